@@ -1,0 +1,184 @@
+"""Every setting of both bots, typed, in one place.
+
+Each area is one pydantic-settings class with its own environment prefix. Secrets have no defaults, and
+`load()` turns a validation failure into a `ConfigError` that names the variable but never echoes its
+value (``hide_input_in_errors``), so a bad start-up message can be pasted into an issue safely.
+Values come from the environment, or from a `.env` file in the working directory when one exists.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+_TOKEN = re.compile(r"[A-Za-z0-9._-]{20,}")
+# Values copied from .env.example that must never reach production (as the FastAPI template does).
+_PLACEHOLDERS = {"changethis", "changeme", "replace-me", "your-token-here", "xxx"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names variables, never their values."""
+
+
+def _not_placeholder(value: SecretStr) -> SecretStr:
+    if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+        raise ValueError("is still the placeholder from .env.example")
+    return value
+
+
+def _hex_key(value: SecretStr) -> SecretStr:
+    if not _HEX_KEY.fullmatch(value.get_secret_value()):
+        raise ValueError("must be 64 hex characters (generate one with `meatlizard keygen`)")
+    return value
+
+
+def _hex_key_list(value: SecretStr) -> SecretStr:
+    for item in split_keys(value):
+        if not _HEX_KEY.fullmatch(item):
+            raise ValueError("must be a comma-separated list of 64-hex-character keys")
+    return value
+
+
+def _bot_token(value: SecretStr) -> SecretStr:
+    if not _TOKEN.fullmatch(value.get_secret_value()):
+        raise ValueError("does not look like a Discord bot token")
+    return value
+
+
+def split_keys(value: SecretStr) -> list[str]:
+    """The keys of a comma-separated key list, blanks dropped."""
+    return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
+
+
+BotToken = Annotated[SecretStr, AfterValidator(_not_placeholder), AfterValidator(_bot_token)]
+HexKey = Annotated[SecretStr, AfterValidator(_not_placeholder), AfterValidator(_hex_key)]
+HexKeyList = Annotated[SecretStr, AfterValidator(_hex_key_list)]
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", hide_input_in_errors=True, frozen=True
+    )
+
+
+class DiscordSettings(_Settings):
+    """Where Discord is and who is who in the guild (both bots)."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCORD_")
+
+    # Real Discord by default; devcord in tests and the demo.
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    guild_id: int
+    server_bot_user_id: int
+    client_bot_user_id: int
+    admin_role: str = "AI Admin"
+    relay_channel: str = "ai-relay"
+    sessions_category: str = "AI Chat Sessions"
+
+
+class RelaySettings(_Settings):
+    """The encrypted relay between the bots (both bots). Names match the security design."""
+
+    payload_encryption_key: HexKey
+    # Older keys still accepted for decryption, so a key can be rotated without downtime.
+    payload_encryption_previous_keys: HexKeyList = SecretStr("")
+    relay_max_envelope_bytes: int = Field(default=1 << 20, ge=4096, le=8 << 20)
+    relay_freshness_window_s: float = Field(default=600.0, gt=0)
+    # The client-bot says it is alive this often; the server-bot calls it offline after 3 missed beats.
+    relay_heartbeat_interval_s: float = Field(default=20.0, gt=0)
+
+    def previous_keys(self) -> list[str]:
+        return split_keys(self.payload_encryption_previous_keys)
+
+
+class ServerBotSettings(_Settings):
+    """The public server-bot process."""
+
+    model_config = SettingsConfigDict(env_prefix="SERVER_BOT_")
+
+    token: BotToken
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8081, ge=0, le=65535)
+    # How long a user waits before hearing that the AI host is offline, and how long their prompt is kept.
+    reply_timeout_s: float = Field(default=30.0, gt=0)
+    prompt_keep_s: float = Field(default=600.0, gt=0)
+
+
+class ClientBotSettings(_Settings):
+    """The GPU-host client-bot process."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIENT_BOT_")
+
+    token: BotToken
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8082, ge=0, le=65535)
+
+
+class ModelSettings(_Settings):
+    """The local model on the GPU host. An empty path means the bundled SmolLM2-135M-Instruct."""
+
+    model_config = SettingsConfigDict(env_prefix="MODEL_")
+
+    path: Path | None = None
+    threads: int = Field(default=2, ge=1, le=256)
+    context: int = Field(default=2048, ge=256, le=131072)
+
+
+class ChatSettings(_Settings):
+    """Per-session generation defaults and the bounds users may choose within."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_")
+
+    system_prompt: str = "You are a helpful assistant."
+    default_temperature: float = Field(default=0.7, ge=0, le=2)
+    max_temperature: float = Field(default=1.5, ge=0, le=2)
+    default_max_tokens: int = Field(default=256, ge=1)
+    max_max_tokens: int = Field(default=1024, ge=1)
+
+
+class StorageSettings(_Settings):
+    """Where the server-bot keeps sessions, transcripts and rate-limit counters."""
+
+    database_url: str = "sqlite+aiosqlite:///var/meatlizard.db"
+    # Message text is encrypted at rest under this key, distinct from the relay key.
+    storage_encryption_key: HexKey
+    storage_previous_keys: HexKeyList = SecretStr("")
+    object_store_dir: Path = Path("var/objects")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    transcript_link_ttl_s: int = Field(default=900, ge=1, le=900)
+    redis_url: str | None = None
+    audit_log_file: Path = Path("var/audit.log")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build settings from the environment, turning validation errors into one readable `ConfigError`."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(cls, exc)) from None
+
+
+def _describe(cls: type[BaseSettings], exc: ValidationError) -> str:
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        reason = "is required but not set" if error["type"] == "missing" else _reason(error["msg"])
+        lines.append(f"  {prefix}{field.upper()} {reason}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def _reason(message: str) -> str:
+    # pydantic prefixes custom messages with "Value error, "; the variable name reads better without it.
+    return message.removeprefix("Value error, ")

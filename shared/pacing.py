@@ -1,0 +1,136 @@
+"""Send a changing thing (a streamed reply) as often as Discord allows: newest value wins, last value always.
+
+Both bots stream: the client-bot posts sealed deltas into the relay channel, the server-bot edits the
+user's reply message. Each Discord route has a bucket (`X-RateLimit-Limit/Remaining/Reset-After`), and
+discord.py keeps the last headers it saw per bucket. `route_budget` reads them, so pacing follows what
+Discord actually said rather than a guessed rate. `LatestValueSender` coalesces updates while a send is
+in flight or the bucket is nearly empty, and keeps one request of the bucket in reserve so the final value
+(the complete reply) never queues behind an intermediate one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from discord.http import HTTPClient, Route
+
+from shared.log import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What is left of a route's bucket: requests that may still be sent, and seconds until it refills."""
+
+    remaining: int
+    reset_in_s: float
+
+
+def route_budget(http: HTTPClient, route: Route) -> Budget | None:
+    """The bucket state discord.py recorded for `route`, or None before the first response.
+
+    Reads discord.py's private bookkeeping (`_bucket_hashes`, `_buckets`); the pin on discord.py 2.7.1
+    and the e2e tests keep this honest.
+    """
+    bucket_hash = http._bucket_hashes.get(route.key)
+    if bucket_hash is None:
+        return None
+    ratelimit = http._buckets.get(f"{bucket_hash}:{route.major_parameters}")
+    if ratelimit is None:
+        return None
+    loop = asyncio.get_running_loop()
+    if ratelimit.expires is None or ratelimit.expires <= loop.time():
+        return Budget(remaining=ratelimit.limit - ratelimit.outgoing, reset_in_s=0.0)
+    return Budget(remaining=ratelimit.remaining, reset_in_s=ratelimit.expires - loop.time())
+
+
+class LatestValueSender(Generic[T]):
+    """Coalesce updates to one value and send them paced; `finish` sends the final value and returns.
+
+    `send` performs one Discord request; `budget` reports the bucket that request draws from.
+    Intermediate values are skipped freely (each one supersedes the last); the final one never is.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[T], Awaitable[None]],
+        budget: Callable[[], Budget | None],
+        *,
+        reserve: int = 1,
+        name: str = "stream",
+    ) -> None:
+        self._send = send
+        self._budget = budget
+        self._reserve = reserve
+        self._name = name
+        self._pending: T | None = None
+        self._final: T | None = None
+        self._finished = False
+        self._wakeup = asyncio.Event()
+        self._finishing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self, value: T) -> None:
+        """Offer a newer value; it replaces any value not yet sent."""
+        if self._finished:
+            return
+        self._pending = value
+        self._wakeup.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"pace:{self._name}")
+
+    async def finish(self, value: T) -> None:
+        """Send `value` as the last word (after any send in flight), then stop."""
+        self._final = value
+        self._finished = True
+        self._finishing.set()
+        self._wakeup.set()
+        if self._task is None:
+            await self._send(value)
+            return
+        await self._task
+
+    async def aclose(self) -> None:
+        """Stop without a final value (the stream was abandoned)."""
+        self._finished = True
+        self._finishing.set()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while not self._finished:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if self._finished or self._pending is None:
+                continue
+            wait = self._wait_for_budget()
+            if wait > 0:
+                # Wake early if the final value arrives: it may use the reserved request.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._finishing.wait(), timeout=wait)
+                self._wakeup.set()
+                continue
+            value, self._pending = self._pending, None
+            try:
+                await self._send(value)
+            except Exception:
+                # An intermediate update may fail (a transient 5xx); the final one carries everything.
+                log.warning("intermediate update of %s failed", self._name, exc_info=True)
+            if self._pending is not None:
+                self._wakeup.set()
+        if self._final is not None:
+            await self._send(self._final)
+
+    def _wait_for_budget(self) -> float:
+        budget = self._budget()
+        if budget is None or budget.remaining > self._reserve:
+            return 0.0
+        return max(budget.reset_in_s, 0.01)

@@ -1,0 +1,93 @@
+"""One bot's end of the relay channel: payloads in, sealed Discord messages out, and back again.
+
+Both bots post into one channel that only the two of them can view. Each side trusts exactly one author,
+its paired peer; everything else in the channel is dropped and reported (without its content). Size
+limits are checked from Discord's metadata before anything is downloaded or decrypted.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import discord
+from discord.http import Route
+
+from shared import envelope, protocol
+from shared.log import get_logger
+from shared.pacing import Budget, route_budget
+
+log = get_logger(__name__)
+
+ATTACHMENT_NAME = "envelope.bin"
+
+
+class ForeignMessage(Exception):
+    """A message in the relay channel that did not come from the paired bot."""
+
+    def __init__(self, author_id: int) -> None:
+        super().__init__(f"relay message from unpaired author {author_id}")
+        self.author_id = author_id
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    session_id: uuid.UUID
+    payload: protocol.Payload
+
+
+class RelayLink:
+    """Seal and post payloads to the relay channel; open and parse the peer's messages."""
+
+    def __init__(
+        self,
+        channel: discord.TextChannel,
+        envelopes: envelope.EnvelopeChannel,
+        *,
+        peer_id: int,
+        max_envelope_bytes: int,
+    ) -> None:
+        self.channel = channel
+        self.peer_id = peer_id
+        self._envelopes = envelopes
+        self._max_bytes = max_envelope_bytes
+        self._post_route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+
+    async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
+        kind, data = protocol.encode(payload)
+        blob = self._envelopes.seal(session_id, kind, data)
+        form = envelope.to_discord(blob)
+        # A fixed nonce per post makes discord.py's own retries idempotent (`enforce_nonce`).
+        nonce = secrets.randbits(62)
+        if form.content is not None:
+            await self.channel.send(form.content, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
+            return
+        assert form.attachment is not None
+        file = discord.File(io.BytesIO(form.attachment), filename=ATTACHMENT_NAME)
+        await self.channel.send(file=file, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
+
+    def budget(self) -> Budget | None:
+        """What is left of the relay channel's message bucket, as Discord last reported it."""
+        return route_budget(self.channel._state.http, self._post_route)
+
+    async def receive(self, message: discord.Message) -> Received:
+        """Open a relay message. Raises `ForeignMessage`, `envelope.EnvelopeError` or `ProtocolError`."""
+        if message.author.id != self.peer_id:
+            raise ForeignMessage(message.author.id)
+        blob = await self._blob_of(message)
+        opened = self._envelopes.open(blob)
+        return Received(opened.session_id, protocol.decode(opened.kind, opened.payload))
+
+    async def _blob_of(self, message: discord.Message) -> bytes:
+        if not message.attachments:
+            return envelope.from_content(message.content, max_bytes=self._max_bytes)
+        if len(message.attachments) != 1:
+            raise envelope.MalformedEnvelope("a relay message carries at most one attachment")
+        attachment = message.attachments[0]
+        envelope.check_attachment_size(attachment.size, max_bytes=self._max_bytes)
+        data = await attachment.read()
+        # Discord's metadata could understate the size; check what actually arrived too.
+        envelope.check_attachment_size(len(data), max_bytes=self._max_bytes)
+        return data
