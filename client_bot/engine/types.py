@@ -1,0 +1,81 @@
+"""Request, result and configuration types shared by every engine implementation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from client_bot.engine.errors import EngineError
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One reply to generate. `messages` is the session's full history: the engine keeps no state."""
+
+    request_id: str
+    session_id: str
+    messages: tuple[ChatTurn, ...] | list[ChatTurn]
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    # Tiny models loop without a mild repetition penalty.
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """The last event of every generation.
+
+    `text` is exactly the concatenation of the deltas streamed before it. Times are seconds measured
+    from submission: `queued_s` until the worker picked the request up, `first_token_s` until the first
+    delta (None if there was none), `total_s` until the end.
+    """
+
+    text: str
+    finish_reason: FinishReason
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dropped_turns: int = 0
+    queued_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    error: EngineError | None = field(default=None, compare=False)
+
+    def raise_for_error(self) -> None:
+        """Raise the error that ended this generation, if any."""
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Completion tokens per second of run time (queue wait excluded)."""
+        run_s = self.total_s - self.queued_s
+        if self.completion_tokens == 0 or run_s <= 0:
+            return None
+        return self.completion_tokens / run_s
+
+
+GenerationEvent = str | GenerationResult
+"""What a generation streams: text deltas (`str`), then exactly one `GenerationResult`."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How to run the local model. `model_path=None` means the bundled SmolLM2 (`default_model_path()`)."""
+
+    model_path: Path | None = None
+    n_ctx: int = 2048
+    n_threads: int = 2
+    n_batch: int = 256
+    metrics_window: int = 32
