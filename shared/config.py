@@ -61,9 +61,7 @@ HexKeyList = Annotated[SecretStr, AfterValidator(_hex_key_list)]
 
 
 class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", hide_input_in_errors=True, frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True, frozen=True)
 
 
 class DiscordSettings(_Settings):

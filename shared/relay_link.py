@@ -62,7 +62,9 @@ class RelayLink:
         # A fixed nonce per post makes discord.py's own retries idempotent (`enforce_nonce`).
         nonce = secrets.randbits(62)
         if form.content is not None:
-            await self.channel.send(form.content, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
+            await self.channel.send(
+                form.content, nonce=nonce, allowed_mentions=discord.AllowedMentions.none()
+            )
             return
         assert form.attachment is not None
         file = discord.File(io.BytesIO(form.attachment), filename=ATTACHMENT_NAME)

@@ -1,0 +1,95 @@
+"""The client-bot: a discord.py client that only reads the relay channel and answers through it."""
+
+from __future__ import annotations
+
+import discord
+
+from client_bot.engine import Engine
+from client_bot.relay import ClientRelay
+from shared import envelope
+from shared.config import DiscordSettings, RelaySettings
+from shared.log import get_logger
+from shared.relay_link import RelayLink
+
+log = get_logger(__name__)
+
+
+class ClientBot(discord.Client):
+    def __init__(
+        self, discord_settings: DiscordSettings, relay_settings: RelaySettings, engine: Engine
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.message_content = True  # envelopes travel as message content
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+        self._discord = discord_settings
+        self._relay_settings = relay_settings
+        self.engine = engine
+        self.relay: ClientRelay | None = None
+
+    async def setup_hook(self) -> None:
+        await self.engine.start()
+
+    async def on_ready(self) -> None:
+        if self.relay is not None:
+            return  # a reconnect: the relay is already running
+        channel = self._find_relay_channel()
+        if channel is None:
+            log.warning(
+                "no #%s channel visible yet; waiting for the server-bot to create it",
+                self._discord.relay_channel,
+            )
+            return
+        self._attach(channel)
+
+    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
+        if (
+            self.relay is None
+            and isinstance(channel, discord.TextChannel)
+            and self._is_relay_channel(channel)
+        ):
+            self._attach(channel)
+
+    def _attach(self, channel: discord.TextChannel) -> None:
+        keyring = envelope.KeyRing.from_hex(
+            self._relay_settings.payload_encryption_key.get_secret_value(),
+            self._relay_settings.previous_keys(),
+        )
+        link = RelayLink(
+            channel,
+            envelope.EnvelopeChannel(
+                keyring,
+                local_direction=envelope.Direction.CLIENT_TO_SERVER,
+                freshness_window_s=self._relay_settings.relay_freshness_window_s,
+            ),
+            peer_id=self._discord.server_bot_user_id,
+            max_envelope_bytes=self._relay_settings.relay_max_envelope_bytes,
+        )
+        self.relay = ClientRelay(
+            link, self.engine, heartbeat_interval_s=self._relay_settings.relay_heartbeat_interval_s
+        )
+        self.relay.start()
+        log.info("client-bot ready as %s; relaying in #%s", self.user, channel.name)
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.relay is None or message.channel.id != self.relay.link.channel.id:
+            return
+        if self.user is not None and message.author.id == self.user.id:
+            return
+        await self.relay.handle(message)
+
+    async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.engine.close()
+        await super().close()
+
+    def _find_relay_channel(self) -> discord.TextChannel | None:
+        guild = self.get_guild(self._discord.guild_id)
+        if guild is None:
+            return None
+        return next((c for c in guild.text_channels if self._is_relay_channel(c)), None)
+
+    def _is_relay_channel(self, channel: discord.TextChannel) -> bool:
+        return channel.guild.id == self._discord.guild_id and channel.name == self._discord.relay_channel

@@ -1,0 +1,127 @@
+"""The server-bot: slash commands, private session channels, and the relay to the client-bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from server_bot.channels import ensure_relay_channel
+from server_bot.db.repository import Repository
+from server_bot.moderation import Moderator
+from server_bot.objects import ObjectStore
+from server_bot.ratelimit import RateLimiter
+from server_bot.relay import RelayHub
+from shared import envelope
+from shared.audit import AuditLog
+from shared.config import ChatSettings, DiscordSettings, RelaySettings, ServerBotSettings, StorageSettings
+from shared.log import get_logger
+from shared.relay_link import RelayLink
+
+log = get_logger(__name__)
+
+EXTENSIONS = ("server_bot.exts.errors", "server_bot.exts.relay", "server_bot.exts.chat")
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """Everything the extensions share, opened once in `main()` and handed in."""
+
+    discord: DiscordSettings
+    relay: RelaySettings
+    server: ServerBotSettings
+    chat: ChatSettings
+    storage: StorageSettings
+    repo: Repository
+    objects: ObjectStore
+    limiter: RateLimiter
+    moderator: Moderator | None
+    audit: AuditLog
+    hub: RelayHub
+
+
+class ServerBot(commands.Bot):
+    def __init__(self, ctx: ServerContext) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.message_content = True  # prompts in session channels and envelopes in the relay channel
+        intents.members = True  # session channels name their owner; bans close sessions
+        intents.moderation = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.ctx = ctx
+        self._ready_once = False
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+
+    async def on_ready(self) -> None:
+        if self._ready_once:
+            return
+        self._ready_once = True
+        guild = self.get_guild(self.ctx.discord.guild_id)
+        if guild is None:
+            log.error("the server-bot is not in guild %s (DISCORD_GUILD_ID)", self.ctx.discord.guild_id)
+            return
+        await self._attach_relay(guild)
+        await self._sync_commands_if_changed(guild)
+        log.info("server-bot ready as %s in %s", self.user, guild.name)
+
+    async def _attach_relay(self, guild: discord.Guild) -> None:
+        channel = await ensure_relay_channel(
+            guild, self.ctx.discord.relay_channel, self.ctx.discord.client_bot_user_id
+        )
+        keyring = envelope.KeyRing.from_hex(
+            self.ctx.relay.payload_encryption_key.get_secret_value(), self.ctx.relay.previous_keys()
+        )
+        envelopes = envelope.EnvelopeChannel(
+            keyring,
+            local_direction=envelope.Direction.SERVER_TO_CLIENT,
+            freshness_window_s=self.ctx.relay.relay_freshness_window_s,
+        )
+        self.ctx.hub.attach(
+            RelayLink(
+                channel,
+                envelopes,
+                peer_id=self.ctx.discord.client_bot_user_id,
+                max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
+            )
+        )
+
+    async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
+        """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""
+        self.tree.copy_global_to(guild=guild)
+        local = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        remote = [command.to_dict() for command in await self.tree.fetch_commands(guild=guild)]
+        if _comparable(local) == _comparable(remote):
+            return
+        await self.tree.sync(guild=guild)
+        log.info("synced %d slash commands to %s", len(local), guild.name)
+
+    async def close(self) -> None:
+        await self.ctx.hub.close()
+        await super().close()
+
+
+_COMPARED_KEYS = ("name", "description", "type", "required", "choices", "min_value", "max_value", "options")
+
+
+def _comparable(commands_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parts of command definitions a user sees, in a stable order, for change detection."""
+
+    def project(item: dict[str, Any]) -> dict[str, Any]:
+        kept = {key: item[key] for key in _COMPARED_KEYS if item.get(key) not in (None, [], False)}
+        if "options" in kept:
+            kept["options"] = [project(option) for option in kept["options"]]
+        kept.setdefault("type", 1)
+        return kept
+
+    return sorted((project(c) for c in commands_), key=lambda c: (c["name"], c["type"]))
