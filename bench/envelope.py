@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.envelope import (  # noqa: E402
+from shared.envelope import (
     Direction,
     EnvelopeChannel,
     KeyRing,

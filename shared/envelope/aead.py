@@ -45,7 +45,9 @@ class Aead:
         try:
             return self._aesgcm.decrypt(nonce, ciphertext_and_tag, aad)
         except InvalidTag:
-            raise TamperedEnvelope("authentication failed: the envelope was altered or the key is wrong") from None
+            raise TamperedEnvelope(
+                "authentication failed: the envelope was altered or the key is wrong"
+            ) from None
 
 
 def _check_nonce(nonce: Buffer) -> None:

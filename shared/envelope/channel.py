@@ -42,7 +42,9 @@ class EnvelopeChannel:
         self._incoming = self._outgoing.reverse
         self._max_size = max_envelope_bytes
         self._seq = SequenceClock(clock)
-        self._replay = ReplayGuard(freshness_window_s=freshness_window_s, max_streams=max_streams, clock=clock)
+        self._replay = ReplayGuard(
+            freshness_window_s=freshness_window_s, max_streams=max_streams, clock=clock
+        )
 
     @property
     def outgoing(self) -> Direction:
@@ -64,7 +66,7 @@ class EnvelopeChannel:
             max_size=self._max_size,
         )
 
-    def open(self, blob: bytes) -> OpenedEnvelope:
+    def open(self, blob: bytes | bytearray) -> OpenedEnvelope:
         """Authenticate, decrypt and replay-check an incoming envelope; raises only `EnvelopeError`s."""
         opened, session_bytes = open_envelope_with_session_bytes(
             self._keyring, blob, self._incoming, self._max_size

@@ -56,8 +56,9 @@ class OpenedEnvelope(NamedTuple):
     def __repr__(self) -> str:
         # No payload: logging an opened envelope must never write plaintext.
         return (
-            f"OpenedEnvelope(session_id={self.session_id}, direction={self.direction.name}, kind={self.kind}, "
-            f"seq={self.seq}, key_id={self.key_id.hex()}, payload=<{len(self.payload)} bytes>)"
+            f"OpenedEnvelope(session_id={self.session_id}, direction={self.direction.name}, "
+            f"kind={self.kind}, seq={self.seq}, key_id={self.key_id.hex()}, "
+            f"payload=<{len(self.payload)} bytes>)"
         )
 
 
@@ -79,7 +80,9 @@ def seal_envelope(
     (the receiver would refuse it) and `EnvelopeUsageError` for out-of-range fields.
     """
     if len(payload) + OVERHEAD_BYTES > max_size:
-        raise EnvelopeTooLarge(f"a {len(payload)}-byte payload makes an envelope over the {max_size}-byte limit")
+        raise EnvelopeTooLarge(
+            f"a {len(payload)}-byte payload makes an envelope over the {max_size}-byte limit"
+        )
     if direction not in DIRECTIONS:
         raise EnvelopeUsageError(f"direction must be 1 or 2, got {direction!r}")
     session_bytes = session_id.bytes
@@ -96,7 +99,7 @@ def seal_envelope(
 
 def open_envelope(
     keyring: KeyRing,
-    blob: bytes,
+    blob: bytes | bytearray,
     *,
     expected_direction: Direction | None = None,
     max_size: int = MAX_ENVELOPE_BYTES,
@@ -106,9 +109,9 @@ def open_envelope(
 
 
 def open_envelope_with_session_bytes(
-    keyring: KeyRing, blob: bytes, expected_direction: Direction | None, max_size: int
+    keyring: KeyRing, blob: bytes | bytearray, expected_direction: Direction | None, max_size: int
 ) -> tuple[OpenedEnvelope, bytes]:
-    """`open_envelope`, also returning the raw session id (the replay guard's key, without a UUID round trip)."""
+    """`open_envelope`, also returning the raw session id: the replay guard's key, no UUID round trip."""
     if not isinstance(blob, bytes | bytearray):
         raise MalformedEnvelope(f"an envelope is bytes, not {type(blob).__name__}")
     size = len(blob)
@@ -129,6 +132,8 @@ def open_envelope_with_session_bytes(
         )
     cipher, session_uuid = keyring.stream_cipher(key_id, direction, session_bytes)
     view = memoryview(blob)
-    payload = cipher.decrypt(view[NONCE_OFFSET:CIPHERTEXT_OFFSET], view[CIPHERTEXT_OFFSET:], view[:HEADER_BYTES])
+    payload = cipher.decrypt(
+        view[NONCE_OFFSET:CIPHERTEXT_OFFSET], view[CIPHERTEXT_OFFSET:], view[:HEADER_BYTES]
+    )
     opened = OpenedEnvelope(session_uuid, _DIRECTION_OF[direction], kind, seq, key_id, payload)
     return opened, session_bytes

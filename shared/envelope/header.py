@@ -44,7 +44,9 @@ class Direction(enum.IntEnum):
     @property
     def reverse(self) -> Direction:
         """The direction of replies to an envelope travelling this way."""
-        return Direction.CLIENT_TO_SERVER if self is Direction.SERVER_TO_CLIENT else Direction.SERVER_TO_CLIENT
+        return (
+            Direction.CLIENT_TO_SERVER if self is Direction.SERVER_TO_CLIENT else Direction.SERVER_TO_CLIENT
+        )
 
 
 DIRECTIONS = frozenset(int(direction) for direction in Direction)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from shared.envelope.aead import KEY_BYTES
 from shared.envelope.errors import InvalidKey, UnknownKey
-from shared.envelope.subkeys import DEFAULT_CACHE_ENTRIES, StreamCipher, SubkeyCache
 from shared.envelope.header import VERSION
+from shared.envelope.subkeys import DEFAULT_CACHE_ENTRIES, StreamCipher, SubkeyCache
 from shared.log import get_logger
 
 log = get_logger(__name__)

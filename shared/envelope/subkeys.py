@@ -38,7 +38,9 @@ def subkey_info(version: int, direction: int, session_id: bytes) -> bytes:
 
 def derive_subkey(master: bytes, version: int, direction: int, session_id: bytes) -> bytes:
     """The 32-byte AES key of one stream. The master key is uniformly random, so no salt is needed."""
-    hkdf = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=subkey_info(version, direction, session_id))
+    hkdf = HKDF(
+        algorithm=SHA256(), length=KEY_BYTES, salt=None, info=subkey_info(version, direction, session_id)
+    )
     return hkdf.derive(master)
 
 
