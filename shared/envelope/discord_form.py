@@ -62,7 +62,7 @@ def looks_like_envelope(text: object) -> bool:
 
 
 def from_content(
-    text: str, *, max_chars: int = MAX_CONTENT_CHARS, max_envelope_bytes: int = MAX_ENVELOPE_BYTES
+    text: str, *, max_chars: int = MAX_CONTENT_CHARS, max_bytes: int = MAX_ENVELOPE_BYTES
 ) -> bytes:
     """The binary envelope inside message text; raises only `EnvelopeError` subclasses.
 
@@ -75,8 +75,8 @@ def from_content(
     if not text.startswith(TEXT_PREFIX):
         raise MalformedEnvelope(f"not an envelope: text does not start with {TEXT_PREFIX!r}")
     body_len = len(text) - _PREFIX_LEN
-    if body_len * 3 // 4 > max_envelope_bytes:
-        raise EnvelopeTooLarge(f"text form decodes to over the {max_envelope_bytes}-byte limit")
+    if body_len * 3 // 4 > max_bytes:
+        raise EnvelopeTooLarge(f"text form decodes to over the {max_bytes}-byte limit")
     try:
         body = text[_PREFIX_LEN:].encode("ascii")
     except UnicodeEncodeError:
@@ -100,17 +100,17 @@ def _decode_base64url(body: bytes) -> bytes:
         raise MalformedEnvelope("text form contains a character outside base64url") from None
 
 
-def check_attachment_size(size: int, *, max_envelope_bytes: int = MAX_ENVELOPE_BYTES) -> None:
+def check_attachment_size(size: int, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> None:
     """Call with the attachment's *declared* size before downloading it."""
-    if size > max_envelope_bytes:
-        raise EnvelopeTooLarge(f"{size}-byte attachment exceeds the {max_envelope_bytes}-byte limit")
+    if size > max_bytes:
+        raise EnvelopeTooLarge(f"{size}-byte attachment exceeds the {max_bytes}-byte limit")
     if size < 0:
         raise MalformedEnvelope("attachment declares a negative size")
 
 
-def from_attachment(data: bytes, *, max_envelope_bytes: int = MAX_ENVELOPE_BYTES) -> bytes:
+def from_attachment(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> bytes:
     """The binary envelope inside a downloaded attachment (checks the real size too)."""
     if not isinstance(data, bytes | bytearray):
         raise MalformedEnvelope(f"an attachment is bytes, not {type(data).__name__}")
-    check_attachment_size(len(data), max_envelope_bytes=max_envelope_bytes)
+    check_attachment_size(len(data), max_bytes=max_bytes)
     return bytes(data)

@@ -6,6 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.envelope import (
     OVERHEAD_BYTES,
@@ -19,6 +22,8 @@ from shared.envelope import (
     UnexpectedDirection,
     UnknownKey,
     UnsupportedVersion,
+    encode_text,
+    from_content,
     key_id_of,
     open_envelope,
     seal_envelope,
@@ -216,3 +221,38 @@ def test_envelope_sealed_under_a_previous_key_opens_after_rotation() -> None:
 def test_a_peer_not_yet_rotated_cannot_open_envelopes_under_the_new_key() -> None:
     with pytest.raises(UnknownKey):
         open_envelope(KeyRing(KEY_A), seal(KeyRing(KEY_B, previous=[KEY_A])))
+
+
+# The worked example of docs/protocol.md, recomputed here with raw `cryptography` primitives.
+EXAMPLE_SESSION = uuid.UUID("0b5e7a1c-2d3f-4e5a-9b6c-7d8e9fa0b1c2")
+EXAMPLE_SEQ = 1_700_000_000_000_000
+EXAMPLE_NONCE = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaab")
+EXAMPLE_PAYLOAD = b'{"text":"hi"}'
+EXAMPLE_ENVELOPE = bytes.fromhex(
+    "4d4c0101014033690a0b5e7a1c2d3f4e5a9b6c7d8e9fa0b1c200060a24181e4000"
+    "a0a1a2a3a4a5a6a7a8a9aaab"
+    "899495c7193492b49359bcbb18"
+    "84ff38e1910c48ed2cb15f526df71261"
+)
+EXAMPLE_TEXT = (
+    "ML1.TUwBAQFAM2kKC156HC0_TlqbbH2On6CxwgAGCiQYHkAAoKGio6SlpqeoqaqriZSVxxk0krSTWby7GIT_OOGRDEjtLLFfUm33EmE"
+)
+
+
+def test_documented_worked_example_is_reproduced_by_independent_primitives() -> None:
+    header = EXAMPLE_ENVELOPE[:33]
+    info = b"meatlizard/envelope/subkey" + bytes((1, 1)) + EXAMPLE_SESSION.bytes
+    subkey = HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(KEY_A)
+    independent = header + EXAMPLE_NONCE + AESGCM(subkey).encrypt(EXAMPLE_NONCE, EXAMPLE_PAYLOAD, header)
+
+    ours = seal(
+        KeyRing(KEY_A),
+        payload=EXAMPLE_PAYLOAD,
+        kind=1,
+        session_id=EXAMPLE_SESSION,
+        seq=EXAMPLE_SEQ,
+        nonce=EXAMPLE_NONCE,
+    )
+    assert ours == independent == EXAMPLE_ENVELOPE
+    assert encode_text(ours) == EXAMPLE_TEXT
+    assert open_envelope(KeyRing(KEY_A), from_content(EXAMPLE_TEXT)).payload == EXAMPLE_PAYLOAD

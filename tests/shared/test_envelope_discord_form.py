@@ -106,7 +106,7 @@ def test_bad_text_is_rejected(text: str, error: type[Exception]) -> None:
 
 def test_text_that_would_decode_past_the_envelope_limit_is_too_large() -> None:
     with pytest.raises(EnvelopeTooLarge):
-        from_content("ML1." + "A" * 200, max_envelope_bytes=100)
+        from_content("ML1." + "A" * 200, max_bytes=100)
 
 
 def test_non_text_content_is_malformed() -> None:
@@ -129,8 +129,8 @@ def test_prefix_recognises_envelopes_cheaply() -> None:
 )
 def test_declared_attachment_size_over_the_limit_is_refused(size: int, limit: int) -> None:
     with pytest.raises(EnvelopeTooLarge):
-        check_attachment_size(size, max_envelope_bytes=limit)
-    check_attachment_size(limit, max_envelope_bytes=limit)
+        check_attachment_size(size, max_bytes=limit)
+    check_attachment_size(limit, max_bytes=limit)
 
 
 def test_negative_attachment_size_is_malformed() -> None:
@@ -140,6 +140,6 @@ def test_negative_attachment_size_is_malformed() -> None:
 
 def test_downloaded_attachment_larger_than_declared_is_still_checked() -> None:
     with pytest.raises(EnvelopeTooLarge):
-        from_attachment(bytes(101), max_envelope_bytes=100)
+        from_attachment(bytes(101), max_bytes=100)
     with pytest.raises(MalformedEnvelope):
         from_attachment("text")  # type: ignore[arg-type]
