@@ -62,6 +62,7 @@ class ClientBot(discord.Client):
                 keyring,
                 local_direction=envelope.Direction.CLIENT_TO_SERVER,
                 freshness_window_s=self._relay_settings.relay_freshness_window_s,
+                max_envelope_bytes=self._relay_settings.relay_max_envelope_bytes,
             ),
             peer_id=self._discord.server_bot_user_id,
             max_envelope_bytes=self._relay_settings.relay_max_envelope_bytes,
@@ -93,3 +94,11 @@ class ClientBot(discord.Client):
 
     def _is_relay_channel(self, channel: discord.TextChannel) -> bool:
         return channel.guild.id == self._discord.guild_id and channel.name == self._discord.relay_channel
+
+    async def gateway_health(self) -> tuple[bool, str]:
+        if self.is_closed() or not self.is_ready():
+            return False, "not connected"
+        return True, f"latency {self.latency * 1000:.0f} ms"
+
+    async def model_health(self) -> tuple[bool, str]:
+        return (True, self.engine.model_name) if self.engine.loaded else (False, "model not loaded")

@@ -86,6 +86,7 @@ class ServerBot(commands.Bot):
             keyring,
             local_direction=envelope.Direction.SERVER_TO_CLIENT,
             freshness_window_s=self.ctx.relay.relay_freshness_window_s,
+            max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
         )
         self.ctx.hub.attach(
             RelayLink(
@@ -99,12 +100,17 @@ class ServerBot(commands.Bot):
     async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
         """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""
         self.tree.copy_global_to(guild=guild)
-        local = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
-        remote = [command.to_dict() for command in await self.tree.fetch_commands(guild=guild)]
+        local = [dict(command.to_dict(self.tree)) for command in self.tree.get_commands(guild=guild)]
+        remote = [dict(command.to_dict()) for command in await self.tree.fetch_commands(guild=guild)]
         if _comparable(local) == _comparable(remote):
             return
         await self.tree.sync(guild=guild)
         log.info("synced %d slash commands to %s", len(local), guild.name)
+
+    async def gateway_health(self) -> tuple[bool, str]:
+        if self.is_closed() or not self.is_ready():
+            return False, "not connected"
+        return True, f"latency {self.latency * 1000:.0f} ms"
 
     async def close(self) -> None:
         await self.ctx.hub.close()

@@ -37,10 +37,10 @@ async def ensure_relay_channel(guild: discord.Guild, name: str, client_bot_id: i
     existing = discord.utils.get(guild.text_channels, name=name)
     if existing is not None:
         if existing.overwrites != overwrites:
-            await existing.edit(overwrites=overwrites, reason="MeatLizard relay: bots only")  # type: ignore[arg-type]
+            await existing.edit(overwrites=overwrites, reason="MeatLizard relay: bots only")
         return existing
     log.info("creating relay channel #%s", name)
-    return await guild.create_text_channel(name, overwrites=overwrites, reason="MeatLizard relay: bots only")  # type: ignore[arg-type]
+    return await guild.create_text_channel(name, overwrites=overwrites, reason="MeatLizard relay: bots only")
 
 
 async def ensure_category(guild: discord.Guild, name: str) -> discord.CategoryChannel:
@@ -78,7 +78,7 @@ async def create_session_channel(
     return await guild.create_text_channel(
         name,
         category=category,
-        overwrites=session_overwrites(guild, owner, admin_role, client_bot_id),  # type: ignore[arg-type]
+        overwrites=session_overwrites(guild, owner, admin_role, client_bot_id),
         topic=f"Private AI chat of {owner.display_name}",
         reason="MeatLizard chat session",
     )

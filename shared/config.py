@@ -61,7 +61,10 @@ HexKeyList = Annotated[SecretStr, AfterValidator(_hex_key_list)]
 
 
 class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True, frozen=True)
+    # An empty value (`MODEL_PATH=` in .env) means "not set", not an empty string or path.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", hide_input_in_errors=True, frozen=True
+    )
 
 
 class DiscordSettings(_Settings):
@@ -180,3 +183,17 @@ def _describe(cls: type[BaseSettings], exc: ValidationError) -> str:
 def _reason(message: str) -> str:
     # pydantic prefixes custom messages with "Value error, "; the variable name reads better without it.
     return message.removeprefix("Value error, ")
+
+
+def load_all(*classes: type[BaseSettings]) -> tuple[BaseSettings, ...]:
+    """Load several settings classes, reporting every problem at once in a single `ConfigError`."""
+    loaded: list[BaseSettings] = []
+    problems: list[str] = []
+    for cls in classes:
+        try:
+            loaded.append(load(cls))
+        except ConfigError as exc:
+            problems.extend(str(exc).splitlines()[1:])
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
+    return tuple(loaded)

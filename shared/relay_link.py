@@ -21,7 +21,6 @@ from shared.pacing import Budget, route_budget
 
 log = get_logger(__name__)
 
-ATTACHMENT_NAME = "envelope.bin"
 
 
 class ForeignMessage(Exception):
@@ -67,7 +66,7 @@ class RelayLink:
             )
             return
         assert form.attachment is not None
-        file = discord.File(io.BytesIO(form.attachment), filename=ATTACHMENT_NAME)
+        file = discord.File(io.BytesIO(form.attachment), filename=envelope.ATTACHMENT_FILENAME)
         await self.channel.send(file=file, nonce=nonce, allowed_mentions=discord.AllowedMentions.none())
 
     def budget(self) -> Budget | None:
@@ -89,7 +88,5 @@ class RelayLink:
             raise envelope.MalformedEnvelope("a relay message carries at most one attachment")
         attachment = message.attachments[0]
         envelope.check_attachment_size(attachment.size, max_bytes=self._max_bytes)
-        data = await attachment.read()
-        # Discord's metadata could understate the size; check what actually arrived too.
-        envelope.check_attachment_size(len(data), max_bytes=self._max_bytes)
-        return data
+        # Discord's metadata could understate the size; `from_attachment` checks what actually arrived.
+        return envelope.from_attachment(await attachment.read(), max_bytes=self._max_bytes)

@@ -227,7 +227,7 @@ class Chat(commands.Cog):
         turns += [
             protocol.ChatTurn(role=role.value, content=text)
             for role, text in await self.ctx.repo.history(session.id)
-        ]  # type: ignore[arg-type]
+        ]
         return turns
 
     def _defaults(self) -> SessionSettings:

@@ -42,7 +42,7 @@ def user_message(error: BaseException) -> str:
 class ErrorHandler(commands.Cog):
     def __init__(self, bot: ServerBot) -> None:
         self.bot = bot
-        bot.tree.on_error = self.on_app_command_error
+        bot.tree.error(self.on_app_command_error)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -1,0 +1,3 @@
+from client_bot.main import main
+
+main()

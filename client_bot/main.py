@@ -1,0 +1,50 @@
+"""Start the client-bot on the GPU host: check configuration, load the model, connect outbound only."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from client_bot.bot import ClientBot
+from client_bot.engine import Engine, EngineConfig, LlamaEngine
+from shared import discord_endpoints
+from shared.config import ClientBotSettings, ConfigError, DiscordSettings, ModelSettings, RelaySettings, load_all
+from shared.health import HealthServer
+from shared.log import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def llama_engine(model: ModelSettings) -> LlamaEngine:
+    return LlamaEngine(EngineConfig(model_path=model.path, n_ctx=model.context, n_threads=model.threads))
+
+
+async def run(
+    discord_settings: DiscordSettings,
+    relay: RelaySettings,
+    client: ClientBotSettings,
+    engine: Engine,
+) -> None:
+    discord_endpoints.apply(discord_settings)
+    async with ClientBot(discord_settings, relay, engine) as bot:
+        health = HealthServer(client.health_host, client.health_port)
+        health.add_check("gateway", bot.gateway_health)
+        health.add_check("model", bot.model_health)
+        await health.start()
+        try:
+            await bot.start(client.token.get_secret_value())
+        finally:
+            await health.stop()
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        discord_settings, relay, client, model = load_all(
+            DiscordSettings, RelaySettings, ClientBotSettings, ModelSettings
+        )
+    except ConfigError as exc:
+        print(f"client-bot: {exc}", file=sys.stderr)  # noqa: T201 — before logging matters
+        raise SystemExit(2) from None
+    assert isinstance(model, ModelSettings)
+    asyncio.run(run(discord_settings, relay, client, llama_engine(model)))  # type: ignore[arg-type]

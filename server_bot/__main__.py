@@ -1,0 +1,3 @@
+from server_bot.main import main
+
+main()

@@ -1,0 +1,116 @@
+"""Start the server-bot: check configuration, migrate the database, open shared clients, run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import cast
+
+from server_bot.bot import ServerBot, ServerContext
+from server_bot.db.engine import create_engine, create_sessionmaker
+from server_bot.db.migrate import upgrade_to_head
+from server_bot.db.repository import Repository
+from server_bot.db.sealing import StorageSealer
+from server_bot.objects import LocalFolderStore, ObjectStore, S3ObjectStore
+from server_bot.ratelimit import RateLimiter
+from server_bot.relay import RelayHub
+from shared import discord_endpoints
+from shared.audit import AuditLog
+from shared.config import (
+    ChatSettings,
+    ConfigError,
+    DiscordSettings,
+    RelaySettings,
+    ServerBotSettings,
+    StorageSettings,
+    load_all,
+    split_keys,
+)
+from shared.health import HealthServer
+from shared.log import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    discord: DiscordSettings
+    relay: RelaySettings
+    server: ServerBotSettings
+    chat: ChatSettings
+    storage: StorageSettings
+
+    @classmethod
+    def from_env(cls) -> ServerSettings:
+        classes = (DiscordSettings, RelaySettings, ServerBotSettings, ChatSettings, StorageSettings)
+        return cls(*load_all(*classes))  # type: ignore[arg-type]
+
+
+def object_store(storage: StorageSettings) -> ObjectStore:
+    if storage.s3_endpoint_url and storage.s3_bucket:
+        return S3ObjectStore(storage.s3_endpoint_url, storage.s3_bucket, region=storage.s3_region)
+    return LocalFolderStore(storage.object_store_dir)
+
+
+@asynccontextmanager
+async def server_context(settings: ServerSettings) -> AsyncIterator[ServerContext]:
+    """Open every shared client once; close them all on the way out, whatever happened."""
+    storage = settings.storage
+    await upgrade_to_head(storage.database_url)
+    async with AsyncExitStack() as stack:
+        engine = create_engine(storage.database_url)
+        stack.push_async_callback(engine.dispose)
+        sealer = StorageSealer.from_hex(
+            storage.storage_encryption_key.get_secret_value(), split_keys(storage.storage_previous_keys)
+        )
+        repo = Repository(create_sessionmaker(engine), sealer)
+        limiter = RateLimiter.from_url(storage.redis_url)
+        stack.push_async_callback(limiter.aclose)
+        audit = AuditLog(storage.audit_log_file, sinks=[repo.audit_sink])
+        stack.callback(audit.close)
+        relay = settings.relay
+        hub = RelayHub(
+            reply_timeout_s=settings.server.reply_timeout_s,
+            prompt_keep_s=settings.server.prompt_keep_s,
+            heartbeat_interval_s=relay.relay_heartbeat_interval_s,
+        )
+        yield ServerContext(
+            discord=settings.discord,
+            relay=relay,
+            server=settings.server,
+            chat=settings.chat,
+            storage=storage,
+            repo=repo,
+            objects=object_store(storage),
+            limiter=limiter,
+            moderator=None,
+            audit=audit,
+            hub=hub,
+        )
+
+
+async def run(settings: ServerSettings) -> None:
+    discord_endpoints.apply(settings.discord)
+    async with server_context(settings) as ctx, ServerBot(ctx) as bot:
+        health = HealthServer(settings.server.health_host, settings.server.health_port)
+        health.add_check("gateway", bot.gateway_health)
+        health.add_check("database", ctx.repo.health)
+        health.add_check("rate_limiter", ctx.limiter.healthy, required=False)
+        await health.start()
+        try:
+            await bot.start(settings.server.token.get_secret_value())
+        finally:
+            await health.stop()
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        settings = ServerSettings.from_env()
+    except ConfigError as exc:
+        print(f"server-bot: {exc}", file=sys.stderr)  # noqa: T201 — before logging matters
+        raise SystemExit(2) from None
+    asyncio.run(run(cast(ServerSettings, settings)))
