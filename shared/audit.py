@@ -34,7 +34,7 @@ from shared.log import get_logger
 log = get_logger(__name__)
 
 CODE_PATTERN = re.compile(r"[a-z0-9_.:-]{1,64}")
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 AuditSink = Callable[["AuditRecord"], Awaitable[None] | None]
 
