@@ -1,0 +1,505 @@
+"""Application commands and interactions ("Interactions > Application Commands", "Receiving and
+Responding"): command registration, INTERACTION_CREATE for slash commands and components invoked by a
+driver user, the callback endpoint, and the interaction webhooks (follow-ups, @original)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from devcord import permissions as P
+from devcord.errors import (
+    ALREADY_ACKNOWLEDGED,
+    INVALID_WEBHOOK_TOKEN,
+    UNKNOWN_APPLICATION_COMMAND,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    ApiError,
+    form_error,
+    missing_access,
+    missing_permissions,
+    unknown,
+)
+from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.model import DM, EPHEMERAL, LOADING, Application, Attachment, Channel, Json, Message
+from devcord.validation import check_message
+from devcord.world import World
+
+APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
+PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
+AUTOCOMPLETE_RESULT, MODAL = 8, 9
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+
+INITIAL_RESPONSE_S = 3.0
+TOKEN_LIFETIME_S = 15 * 60.0
+
+
+@dataclass
+class Interaction:
+    id: int
+    token: str
+    app: Application
+    type: int
+    user_id: int
+    channel: Channel
+    payload: Json
+    created: float = field(default_factory=time.time)
+    response_type: int | None = None
+    original: Message | None = None
+    source: Message | None = None
+    followups: list[Message] = field(default_factory=list)
+    modal: Json | None = None
+    choices: list[Json] | None = None
+
+
+class Interactions:
+    """Every interaction created through the driver, keyed by id, plus the endpoints bots call."""
+
+    def __init__(self, world: World, *, initial_response_s: float = INITIAL_RESPONSE_S) -> None:
+        self.world = world
+        self.initial_response_s = initial_response_s
+        self.by_id: dict[int, Interaction] = {}
+        self._invoker = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/applications/{application_id}/commands", self.list_commands),
+            web.put("/applications/{application_id}/commands", self.overwrite_commands),
+            web.post("/applications/{application_id}/commands", self.upsert_command),
+            web.get("/applications/{application_id}/guilds/{guild_id}/commands", self.list_commands),
+            web.put("/applications/{application_id}/guilds/{guild_id}/commands", self.overwrite_commands),
+            web.post("/applications/{application_id}/guilds/{guild_id}/commands", self.upsert_command),
+            web.post("/interactions/{interaction_id}/{interaction_token}/callback", self.callback),
+            web.post("/webhooks/{webhook_id}/{webhook_token}", self.followup),
+            web.get("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.get_webhook_message),
+            web.patch("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.edit_webhook_message),
+            web.delete("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.delete_webhook_message),
+        ]
+
+    # -- commands ------------------------------------------------------------------------------------
+
+    def _command_app(self, request: web.Request) -> tuple[Application, dict[int, Json]]:
+        app = request.get(CALLER)
+        if not isinstance(app, Application) or str(app.id) != request.match_info["application_id"]:
+            raise missing_access()
+        if "guild_id" in request.match_info:
+            guild = self.world.guild(int(request.match_info["guild_id"]))
+            if app.bot_user_id not in guild.members:
+                raise missing_access()
+            return app, app.guild_commands.setdefault(guild.id, {})
+        return app, app.global_commands
+
+    def _stored_command(self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json]) -> Json:
+        name = data.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 32:
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        ctype = int(data.get("type") or 1)
+        if ctype == 1 and len(data.get("description") or "") > 100:
+            raise form_error("description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        existing = next((c for c in old.values() if c["name"] == name and c["type"] == ctype), None)
+        command_id = int(existing["id"]) if existing else self.world.ids.next()
+        stored: Json = {
+            "id": str(command_id),
+            "application_id": str(app.id),
+            "version": str(self.world.ids.next()),
+            "type": ctype,
+            "name": name,
+            "description": data.get("description") or "",
+            "options": data.get("options") or [],
+            "default_member_permissions": data.get("default_member_permissions"),
+            "dm_permission": data.get("dm_permission", True),
+            "nsfw": bool(data.get("nsfw")),
+            "contexts": data.get("contexts"),
+            "integration_types": data.get("integration_types") or [0],
+            "name_localizations": data.get("name_localizations"),
+            "description_localizations": data.get("description_localizations"),
+        }
+        if guild_id is not None:
+            stored["guild_id"] = guild_id
+        return stored
+
+    async def list_commands(self, request: web.Request) -> web.Response:
+        _, commands = self._command_app(request)
+        return json_response(list(commands.values()))
+
+    async def overwrite_commands(self, request: web.Request) -> web.Response:
+        app, commands = self._command_app(request)
+        body = await request.json()
+        if not isinstance(body, list):
+            raise form_error("_root", "BASE_TYPE_LIST", "Must be an array.")
+        guild_id = request.match_info.get("guild_id")
+        fresh = [self._stored_command(app, item, guild_id, commands) for item in body]
+        commands.clear()
+        commands.update({int(c["id"]): c for c in fresh})
+        return json_response(fresh)
+
+    async def upsert_command(self, request: web.Request) -> web.Response:
+        app, commands = self._command_app(request)
+        stored = self._stored_command(app, await read_json(request), request.match_info.get("guild_id"), commands)
+        created = int(stored["id"]) not in commands
+        commands[int(stored["id"])] = stored
+        return json_response(stored, status=201 if created else 200)
+
+    def find_command(self, name: str, guild_id: int | None, app_name: str | None) -> tuple[Application, Json]:
+        for app in self.world.apps.values():
+            if app_name is not None and app.name != app_name:
+                continue
+            pools = [app.guild_commands.get(guild_id, {})] if guild_id is not None else []
+            for pool in [*pools, app.global_commands]:
+                for command in pool.values():
+                    if command["name"] == name and command["type"] == 1:
+                        return app, command
+        raise unknown(UNKNOWN_APPLICATION_COMMAND, "application command")
+
+    # -- creating interactions (driver side) ---------------------------------------------------------
+
+    def invoke_command(
+        self, user_id: int, channel: Channel, path: str, options: dict[str, Any], app_name: str | None = None
+    ) -> Interaction:
+        """Run `/path` (e.g. "ai admin ban") with `options` as the member `user_id` in `channel`."""
+        name, *subpath = path.strip().lstrip("/").split()
+        app, command = self.find_command(name, channel.guild_id, app_name)
+        perms = self._user_permissions(user_id, channel)
+        required = command.get("default_member_permissions")
+        if required is not None and int(required) & perms != int(required):
+            raise missing_permissions()
+        if channel.guild_id is None and command.get("dm_permission") is False:
+            raise missing_access()
+        resolved: Json = {}
+        self._invoker = user_id
+        built = self._options(command.get("options") or [], subpath, options, channel, resolved)
+        data: Json = {"id": command["id"], "name": name, "type": 1, "options": built}
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
+        if resolved:
+            data["resolved"] = resolved
+        return self._create(app, APPLICATION_COMMAND, user_id, channel, data, perms)
+
+    def click(self, user_id: int, message: Message, custom_id: str, values: list[str] | None) -> Interaction:
+        """Press the component `custom_id` on `message` (values for a select menu)."""
+        channel = self.world.channel(message.channel_id)
+        perms = self._user_permissions(user_id, channel)
+        component = _find_component(message.components, custom_id)
+        if component is None:
+            raise form_error("data.custom_id", "COMPONENT_NOT_FOUND", "Unknown component")
+        app = self.world.app_of_user(message.author_id)
+        if app is None:
+            raise form_error("message_id", "COMPONENT_NOT_FOUND", "Message has no application components")
+        data: Json = {"custom_id": custom_id, "component_type": component.get("type", 2)}
+        if values is not None:
+            data["values"] = values
+        interaction = self._create(app, MESSAGE_COMPONENT, user_id, channel, data, perms, source=message)
+        return interaction
+
+    def _user_permissions(self, user_id: int, channel: Channel) -> int:
+        perms = self.world.permissions(channel, user_id)
+        if not perms & P.VIEW_CHANNEL:
+            raise missing_access()
+        if channel.type != DM and not perms & P.USE_APPLICATION_COMMANDS:
+            raise missing_permissions()
+        return perms
+
+    def _options(
+        self, schema: list[Json], subpath: list[str], values: dict[str, Any], channel: Channel, resolved: Json
+    ) -> list[Json]:
+        if subpath:
+            head, *rest = subpath
+            for opt in schema:
+                if opt["name"] == head and opt["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP):
+                    inner = self._options(opt.get("options") or [], rest, values, channel, resolved)
+                    return [{"type": opt["type"], "name": head, "options": inner}]
+            raise form_error("data.options", "SUBCOMMAND_NOT_FOUND", f"Unknown subcommand {head}")
+        out = []
+        for opt in schema:
+            if opt["name"] not in values:
+                if opt.get("required"):
+                    raise form_error(f"data.options.{opt['name']}", "BASE_TYPE_REQUIRED", "This field is required")
+                continue
+            out.append(self._option_value(opt, values[opt["name"]], channel, resolved))
+        return out
+
+    def _option_value(self, opt: Json, value: Any, channel: Channel, resolved: Json) -> Json:
+        kind = opt["type"]
+        if kind == INTEGER:
+            value = int(value)
+        elif kind == NUMBER:
+            value = float(value)
+        elif kind == BOOLEAN:
+            value = bool(value)
+        elif kind in (USER, MENTIONABLE):
+            user = self.world.user_named(value)
+            value = str(user.id)
+            resolved.setdefault("users", {})[value] = user.payload()
+            if channel.guild_id is not None and user.id in self.world.guilds[channel.guild_id].members:
+                guild = self.world.guilds[channel.guild_id]
+                member = guild.members[user.id].payload()
+                member["permissions"] = str(self.world.permissions(channel, user.id))
+                resolved.setdefault("members", {})[value] = member
+        elif kind == CHANNEL:
+            target = self.world.channel_named(value)
+            value = str(target.id)
+            entry = self.world.channel_payload(target)
+            entry["permissions"] = str(self.world.permissions(target, self._invoker))
+            resolved.setdefault("channels", {})[value] = entry
+        elif kind == ROLE:
+            assert channel.guild_id is not None
+            guild = self.world.guilds[channel.guild_id]
+            role = next((r for r in guild.roles.values() if r.name == value or str(r.id) == str(value)), None)
+            if role is None:
+                raise form_error(f"data.options.{opt['name']}", "UNKNOWN_ROLE", "Unknown role")
+            value = str(role.id)
+            resolved.setdefault("roles", {})[value] = role.payload()
+        else:
+            value = str(value)
+        return {"name": opt["name"], "type": kind, "value": value}
+
+    def _create(
+        self,
+        app: Application,
+        kind: int,
+        user_id: int,
+        channel: Channel,
+        data: Json,
+        perms: int,
+        *,
+        source: Message | None = None,
+    ) -> Interaction:
+        world = self.world
+        interaction_id = world.ids.next()
+        token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
+        user = world.users[user_id]
+        payload: Json = {
+            "id": str(interaction_id),
+            "application_id": str(app.id),
+            "type": kind,
+            "data": data,
+            "channel_id": str(channel.id),
+            "channel": world.channel_payload(channel),
+            "token": token,
+            "version": 1,
+            "app_permissions": str(world.permissions(channel, app.bot_user_id)),
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if channel.guild_id is not None:
+            guild = world.guilds[channel.guild_id]
+            member = world.member_payload(guild, guild.members[user_id])
+            member.pop("guild_id", None)
+            member["permissions"] = str(perms)
+            payload.update(
+                guild_id=str(guild.id),
+                guild={"id": str(guild.id), "locale": "en-US", "features": []},
+                guild_locale="en-US",
+                member=member,
+                context=0,
+                authorizing_integration_owners={"0": str(guild.id)},
+            )
+        else:
+            payload.update(user=user.payload(), context=1, authorizing_integration_owners={"0": str(user_id)})
+        if source is not None:
+            payload["message"] = world.message_payload(source)
+        interaction = Interaction(interaction_id, token, app, kind, user_id, channel, payload, source=source)
+        self.by_id[interaction_id] = interaction
+        world.emit("INTERACTION_CREATE", payload, guild_id=channel.guild_id, viewers={app.bot_user_id})
+        return interaction
+
+    # -- responding (bot side) -----------------------------------------------------------------------
+
+    def _metadata(self, interaction: Interaction) -> Json:
+        meta: Json = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": self.world.users[interaction.user_id].payload(),
+            "authorizing_integration_owners": interaction.payload.get("authorizing_integration_owners", {}),
+        }
+        if interaction.type == APPLICATION_COMMAND:
+            meta["name"] = interaction.payload["data"]["name"]
+            meta["command_type"] = 1
+        elif interaction.source is not None:
+            meta["interacted_message_id"] = str(interaction.source.id)
+        return meta
+
+    def _respond_message(self, interaction: Interaction, body: Json, files: list[Attachment], flags: int) -> Message:
+        app = interaction.app
+        body = {**body, "flags": flags}
+        body.pop("nonce", None)
+        return self.world.create_message(
+            interaction.channel,
+            app.bot_user_id,
+            body,
+            files,
+            type=20 if interaction.type == APPLICATION_COMMAND else 0,
+            webhook_id=app.id,
+            application_id=app.id,
+            interaction_metadata=self._metadata(interaction),
+        )
+
+    async def callback(self, request: web.Request) -> web.Response:
+        interaction = self.by_id.get(int(request.match_info["interaction_id"]))
+        if interaction is None or interaction.token != request.match_info["interaction_token"]:
+            raise unknown(UNKNOWN_INTERACTION, "interaction")
+        if interaction.response_type is not None:
+            raise ApiError(400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
+        if time.time() - interaction.created > self.initial_response_s:
+            raise unknown(UNKNOWN_INTERACTION, "interaction")
+        body, files = await read_message_body(request, self.world.ids)
+        kind = int(body.get("type") or 0)
+        data = body.get("data") or {}
+        resource = self._apply_callback(interaction, kind, data, files or [])
+        if request.query.get("with_response", "").lower() not in ("1", "true"):
+            return no_content()
+        return json_response(self._callback_response(interaction, kind, resource))
+
+    def _apply_callback(self, interaction: Interaction, kind: int, data: Json, files: list[Attachment]) -> Message | None:
+        is_component = interaction.type == MESSAGE_COMPONENT
+        if kind == CHANNEL_MESSAGE:
+            check_message(data, has_files=bool(files), creating=True)
+            flags = int(data.get("flags") or 0) & (EPHEMERAL | (1 << 2) | (1 << 12) | (1 << 15))
+            interaction.original = self._respond_message(interaction, data, files, flags)
+        elif kind == DEFERRED_CHANNEL_MESSAGE:
+            flags = LOADING | (int(data.get("flags") or 0) & EPHEMERAL)
+            interaction.original = self._respond_message(interaction, {"content": ""}, [], flags)
+        elif kind in (DEFERRED_UPDATE, UPDATE_MESSAGE) and is_component:
+            assert interaction.source is not None
+            interaction.original = interaction.source
+            if kind == UPDATE_MESSAGE:
+                check_message(data, has_files=bool(files), creating=False)
+                self.world.edit_message(interaction.source, interaction.source.author_id, data, files or None)
+        elif kind == MODAL:
+            interaction.modal = data
+        elif kind == AUTOCOMPLETE_RESULT:
+            interaction.choices = list(data.get("choices") or [])
+        else:
+            raise form_error("type", "BASE_TYPE_CHOICES", f"Interaction response type {kind} is not valid here.")
+        interaction.response_type = kind
+        return interaction.original if kind in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE) else None
+
+    def _callback_response(self, interaction: Interaction, kind: int, message: Message | None) -> Json:
+        info: Json = {"id": str(interaction.id), "type": interaction.type}
+        out: Json = {"interaction": info}
+        if message is not None:
+            info.update(
+                response_message_id=str(message.id),
+                response_message_loading=bool(message.flags & LOADING),
+                response_message_ephemeral=bool(message.flags & EPHEMERAL),
+            )
+            out["resource"] = {"type": kind, "message": self.world.message_payload(message)}
+        else:
+            out["resource"] = {"type": kind}
+        return out
+
+    # -- interaction webhooks ------------------------------------------------------------------------
+
+    def _by_token(self, request: web.Request) -> Interaction:
+        token = request.match_info["webhook_token"]
+        for interaction in self.by_id.values():
+            if interaction.token == token and str(interaction.app.id) == request.match_info["webhook_id"]:
+                if time.time() - interaction.created > TOKEN_LIFETIME_S:
+                    break
+                return interaction
+        raise ApiError(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+
+    def _webhook_message(self, interaction: Interaction, ref: str) -> Message:
+        if ref == "@original":
+            if interaction.original is None or interaction.original.deleted:
+                raise unknown(UNKNOWN_MESSAGE, "Message")
+            return interaction.original
+        for msg in interaction.followups:
+            if str(msg.id) == ref and not msg.deleted:
+                return msg
+        raise unknown(UNKNOWN_MESSAGE, "Message")
+
+    async def followup(self, request: web.Request) -> web.Response:
+        interaction = self._by_token(request)
+        if interaction.response_type is None:
+            raise unknown(UNKNOWN_WEBHOOK_OR_INTERACTION, "Webhook")
+        body, files = await read_message_body(request, self.world.ids)
+        check_message(body, has_files=bool(files), creating=True)
+        original = interaction.original
+        if (
+            original is not None
+            and original.flags & LOADING
+            and not interaction.followups
+            and interaction.response_type == DEFERRED_CHANNEL_MESSAGE
+        ):
+            # The first follow-up after a deferred response replaces the "is thinking..." message.
+            self.world.edit_message(original, original.author_id, {**body, "flags": None}, files)
+            msg = original
+        else:
+            flags = int(body.get("flags") or 0) & (EPHEMERAL | (1 << 2) | (1 << 12))
+            msg = self._respond_message(interaction, body, files or [], flags)
+        interaction.followups.append(msg)
+        if request.query.get("wait", "").lower() in ("1", "true"):
+            return json_response(self.world.message_payload(msg))
+        return no_content()
+
+    async def get_webhook_message(self, request: web.Request) -> web.Response:
+        interaction = self._by_token(request)
+        msg = self._webhook_message(interaction, request.match_info["message_id"])
+        return json_response(self.world.message_payload(msg))
+
+    async def edit_webhook_message(self, request: web.Request) -> web.Response:
+        interaction = self._by_token(request)
+        msg = self._webhook_message(interaction, request.match_info["message_id"])
+        body, files = await read_message_body(request, self.world.ids)
+        check_message(body, has_files=bool(files), creating=False)
+        from devcord.rest import merge_attachments
+
+        self.world.edit_message(msg, msg.author_id, body, merge_attachments(msg, body, files))
+        return json_response(self.world.message_payload(msg))
+
+    async def delete_webhook_message(self, request: web.Request) -> web.Response:
+        interaction = self._by_token(request)
+        msg = self._webhook_message(interaction, request.match_info["message_id"])
+        self.world.delete_message(msg)
+        return no_content()
+
+    # -- what the invoking user saw ------------------------------------------------------------------
+
+    def view(self, interaction: Interaction) -> Json:
+        """The interaction as its user experienced it, ephemeral messages included."""
+
+        def show(msg: Message | None) -> Json | None:
+            if msg is None:
+                return None
+            out = self.world.message_payload(msg)
+            out["ephemeral"] = bool(msg.flags & EPHEMERAL)
+            out["deleted"] = msg.deleted
+            out["history"] = msg.history
+            return out
+
+        return {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user_id": str(interaction.user_id),
+            "channel_id": str(interaction.channel.id),
+            "application_id": str(interaction.app.id),
+            "data": interaction.payload["data"],
+            "response_type": interaction.response_type,
+            "original": show(interaction.original),
+            "followups": [show(m) for m in interaction.followups if m is not interaction.original],
+            "modal": interaction.modal,
+            "choices": interaction.choices,
+        }
+
+
+UNKNOWN_WEBHOOK_OR_INTERACTION = 10015
+
+
+def _find_component(rows: list[Json], custom_id: str) -> Json | None:
+    for item in rows:
+        if item.get("custom_id") == custom_id:
+            return item
+        found = _find_component(item.get("components") or [], custom_id)
+        if found is not None:
+            return found
+        accessory = item.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("custom_id") == custom_id:
+            return accessory
+    return None

@@ -1,0 +1,284 @@
+"""The stored objects of a devcord world and their Discord v10 JSON shapes (ids as strings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from devcord.permissions import Overwrite
+from devcord.snowflake import DISCORD_EPOCH_MS
+
+Json = dict[str, Any]
+
+# Channel types (Discord "Channel Object > Channel Types").
+GUILD_TEXT = 0
+DM = 1
+GUILD_CATEGORY = 4
+
+# Message flags.
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
+
+
+def snowflake_time(snowflake: int) -> float:
+    return ((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    bot: bool = False
+    global_name: str | None = None
+
+    def payload(self) -> Json:
+        out: Json = {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": None,
+            "public_flags": 0,
+            "flags": 0,
+            "avatar_decoration_data": None,
+            "banner": None,
+            "accent_color": None,
+        }
+        if self.bot:
+            out["bot"] = True
+        return out
+
+
+@dataclass
+class Application:
+    id: int
+    name: str
+    bot_user_id: int
+    token: str
+    # Privileged intents the application has been granted in the (imaginary) developer portal.
+    privileged_intents: int = 0
+    owner_id: int = 0
+    global_commands: dict[int, Json] = field(default_factory=dict)
+    guild_commands: dict[int, dict[int, Json]] = field(default_factory=dict)
+
+    def payload(self, bot: User, owner: User) -> Json:
+        from devcord.intents import application_flags
+
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "icon": None,
+            "description": "",
+            "rpc_origins": [],
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "bot": bot.payload(),
+            "terms_of_service_url": None,
+            "privacy_policy_url": None,
+            "owner": owner.payload(),
+            "verify_key": "0" * 64,
+            "team": None,
+            "guild_id": None,
+            "flags": application_flags(self.privileged_intents),
+            "tags": [],
+            "summary": "",
+        }
+
+
+@dataclass
+class Role:
+    id: int
+    guild_id: int
+    name: str
+    permissions: int
+    position: int = 0
+    color: int = 0
+    hoist: bool = False
+    mentionable: bool = False
+    managed: bool = False
+
+    def payload(self) -> Json:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "color": self.color,
+            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "hoist": self.hoist,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": self.position,
+            "permissions": str(self.permissions),
+            "managed": self.managed,
+            "mentionable": self.mentionable,
+            "flags": 0,
+        }
+
+
+@dataclass
+class Member:
+    user_id: int
+    guild_id: int
+    roles: list[int] = field(default_factory=list)
+    nick: str | None = None
+    joined_at: float = 0.0
+
+    def payload(self, user: User | None = None) -> Json:
+        out: Json = {
+            "roles": [str(r) for r in self.roles],
+            "nick": self.nick,
+            "avatar": None,
+            "banner": None,
+            "joined_at": iso(self.joined_at),
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+        }
+        if user is not None:
+            out["user"] = user.payload()
+        return out
+
+
+@dataclass
+class Channel:
+    id: int
+    type: int
+    name: str | None
+    guild_id: int | None = None
+    position: int = 0
+    parent_id: int | None = None
+    topic: str | None = None
+    nsfw: bool = False
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
+    recipients: list[int] = field(default_factory=list)
+    last_message_id: int | None = None
+
+    def payload(self, users: dict[int, User] | None = None) -> Json:
+        if self.type == DM:
+            return {
+                "id": str(self.id),
+                "type": DM,
+                "last_message_id": _opt(self.last_message_id),
+                "recipients": [users[r].payload() for r in self.recipients if users and r in users],
+                "flags": 0,
+            }
+        out: Json = {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "name": self.name,
+            "position": self.position,
+            "permission_overwrites": [ow.payload() for ow in self.overwrites.values()],
+            "parent_id": _opt(self.parent_id),
+            "nsfw": self.nsfw,
+            "flags": 0,
+        }
+        if self.type != GUILD_CATEGORY:
+            out.update(
+                topic=self.topic,
+                last_message_id=_opt(self.last_message_id),
+                rate_limit_per_user=0,
+            )
+        return out
+
+
+@dataclass
+class Attachment:
+    id: int
+    filename: str
+    content_type: str | None
+    data: bytes
+    description: str | None = None
+
+    def payload(self, base_url: str, channel_id: int) -> Json:
+        url = f"{base_url}/attachments/{channel_id}/{self.id}/{self.filename}"
+        out: Json = {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": len(self.data),
+            "url": url,
+            "proxy_url": url,
+        }
+        if self.content_type:
+            out["content_type"] = self.content_type
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+@dataclass
+class Message:
+    id: int
+    channel_id: int
+    guild_id: int | None
+    author_id: int
+    content: str
+    type: int = 0
+    embeds: list[Json] = field(default_factory=list)
+    components: list[Json] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    flags: int = 0
+    nonce: str | int | None = None
+    mentions: list[int] = field(default_factory=list)
+    mention_roles: list[int] = field(default_factory=list)
+    mention_everyone: bool = False
+    edited_at: float | None = None
+    webhook_id: int | None = None
+    application_id: int | None = None
+    interaction_metadata: Json | None = None
+    message_reference: Json | None = None
+    # Earlier versions, oldest first, so tests can see every streaming edit.
+    history: list[Json] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def timestamp(self) -> float:
+        return snowflake_time(self.id)
+
+    def snapshot(self) -> Json:
+        return {
+            "content": self.content,
+            "embeds": self.embeds,
+            "components": self.components,
+            "flags": self.flags,
+            "edited_at": self.edited_at,
+        }
+
+
+def _opt(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    roles: dict[int, Role] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
+    channel_ids: list[int] = field(default_factory=list)
+    bans: dict[int, str | None] = field(default_factory=dict)
+
+    @property
+    def everyone(self) -> Role:
+        return self.roles[self.id]
+
+
+@dataclass
+class Event:
+    """One gateway dispatch as it happened, before it is tailored to each connection."""
+
+    name: str
+    data: Json
+    guild_id: int | None
+    # Users allowed to receive it, fixed when it happened (VIEW_CHANNEL, guild membership, invoker...).
+    viewers: frozenset[int]
+    message: Message | None = None
+    seq: int = 0

@@ -1,0 +1,561 @@
+"""Discord REST v10 resources served under /api/v10 (Users, Guild, Channel, Message, Application
+Commands, Receiving and Responding to interactions, Webhook follow-ups)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from devcord import intents as I
+from devcord import permissions as P
+from devcord.errors import (
+    UNKNOWN_BAN,
+    UNKNOWN_OVERWRITE,
+    ApiError,
+    form_error,
+    missing_access,
+    missing_permissions,
+    unauthorized,
+)
+from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.interactions import Interactions
+from devcord.model import DM, GUILD_CATEGORY, GUILD_TEXT, Application, Attachment, Channel, Guild, Json, Message
+from devcord.validation import check_message
+from devcord.world import World
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_TYPES = {GUILD_TEXT, GUILD_CATEGORY, 2, 5, 13, 15}
+
+
+def _id(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise form_error(name, "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None
+
+
+class DiscordApi:
+    """Route handlers; each resolves the calling bot from the request (set by the server middleware)."""
+
+    def __init__(self, world: World, interactions: Interactions, *, gateway_url: Callable[[], str]) -> None:
+        self.world = world
+        self.gateway_url = gateway_url
+        self.interactions = interactions
+
+    def routes(self) -> list[web.RouteDef]:
+        r = web
+        return [
+            r.get("/users/@me", self.get_me),
+            r.get("/users/{user_id}", self.get_user),
+            r.get("/oauth2/applications/@me", self.get_application),
+            r.get("/applications/@me", self.get_application),
+            r.get("/gateway", self.get_gateway),
+            r.get("/gateway/bot", self.get_gateway_bot),
+            r.post("/users/@me/channels", self.create_dm),
+            r.get("/users/@me/guilds", self.my_guilds),
+            r.get("/guilds/{guild_id}", self.get_guild),
+            r.get("/guilds/{guild_id}/channels", self.guild_channels),
+            r.post("/guilds/{guild_id}/channels", self.create_channel),
+            r.get("/channels/{channel_id}", self.get_channel),
+            r.patch("/channels/{channel_id}", self.edit_channel),
+            r.delete("/channels/{channel_id}", self.delete_channel),
+            r.put("/channels/{channel_id}/permissions/{overwrite_id}", self.put_overwrite),
+            r.delete("/channels/{channel_id}/permissions/{overwrite_id}", self.delete_overwrite),
+            r.get("/channels/{channel_id}/messages", self.list_messages),
+            r.post("/channels/{channel_id}/messages", self.create_message),
+            r.get("/channels/{channel_id}/messages/{message_id}", self.get_message),
+            r.patch("/channels/{channel_id}/messages/{message_id}", self.edit_message),
+            r.delete("/channels/{channel_id}/messages/{message_id}", self.delete_message),
+            r.post("/channels/{channel_id}/typing", self.typing),
+            r.get("/guilds/{guild_id}/members", self.list_members),
+            r.get("/guilds/{guild_id}/members/{user_id}", self.get_member),
+            r.patch("/guilds/{guild_id}/members/{user_id}", self.edit_member),
+            r.delete("/guilds/{guild_id}/members/{user_id}", self.kick_member),
+            r.put("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_member_role),
+            r.delete("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.remove_member_role),
+            r.get("/guilds/{guild_id}/roles", self.list_roles),
+            r.post("/guilds/{guild_id}/roles", self.create_role),
+            r.patch("/guilds/{guild_id}/roles/{role_id}", self.edit_role),
+            r.delete("/guilds/{guild_id}/roles/{role_id}", self.delete_role),
+            r.get("/guilds/{guild_id}/bans", self.list_bans),
+            r.get("/guilds/{guild_id}/bans/{user_id}", self.get_ban),
+            r.put("/guilds/{guild_id}/bans/{user_id}", self.put_ban),
+            r.delete("/guilds/{guild_id}/bans/{user_id}", self.delete_ban),
+            *self.interactions.routes(),
+        ]
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def app(request: web.Request) -> Application:
+        app = request.get(CALLER)
+        if not isinstance(app, Application):
+            raise unauthorized()
+        return app
+
+    def me(self, request: web.Request) -> int:
+        return self.app(request).bot_user_id
+
+    def _guild(self, request: web.Request) -> Guild:
+        guild = self.world.guild(_id(request, "guild_id"))
+        if self.me(request) not in guild.members:
+            raise missing_access()
+        return guild
+
+    def _channel(self, request: web.Request) -> Channel:
+        channel = self.world.channel(_id(request, "channel_id"))
+        if not self.world.can_view(channel, self.me(request)):
+            raise missing_access()
+        return channel
+
+    def message_out(self, request: web.Request, msg: Message) -> Json:
+        """Apps without the MESSAGE_CONTENT intent get empty content fields across the API, as documented."""
+        data = self.world.message_payload(msg)
+        app = self.app(request)
+        me = app.bot_user_id
+        if (
+            msg.guild_id is not None
+            and not app.privileged_intents & I.MESSAGE_CONTENT
+            and msg.author_id != me
+            and me not in msg.mentions
+        ):
+            data.update(content="", embeds=[], attachments=[], components=[])
+        return data
+
+    # -- users / application / gateway ---------------------------------------------------------------
+
+    async def get_me(self, request: web.Request) -> web.Response:
+        user = self.world.users[self.me(request)]
+        return json_response(user.payload() | {"verified": True, "mfa_enabled": False, "locale": "en-US"})
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        return json_response(self.world.user(_id(request, "user_id")).payload())
+
+    async def get_application(self, request: web.Request) -> web.Response:
+        app = self.app(request)
+        owner = self.world.users.get(app.owner_id) or self.world.users[app.bot_user_id]
+        return json_response(app.payload(self.world.users[app.bot_user_id], owner))
+
+    async def get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": self.gateway_url().rstrip("/")})
+
+    async def get_gateway_bot(self, request: web.Request) -> web.Response:
+        return json_response(
+            {
+                "url": self.gateway_url().rstrip("/"),
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 86_400_000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def create_dm(self, request: web.Request) -> web.Response:
+        body = await read_json(request)
+        try:
+            recipient = self.world.user(int(body["recipient_id"]))
+        except (KeyError, ValueError):
+            raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
+        channel = self.world.dm_channel(self.me(request), recipient.id)
+        return json_response(self.world.channel_payload(channel))
+
+    async def my_guilds(self, request: web.Request) -> web.Response:
+        me = self.me(request)
+        out = []
+        for guild in self.world.guilds.values():
+            if me in guild.members:
+                perms = self.world.guild_permissions(guild, me)
+                out.append(
+                    {
+                        "id": str(guild.id),
+                        "name": guild.name,
+                        "icon": None,
+                        "owner": guild.owner_id == me,
+                        "permissions": str(perms),
+                        "features": [],
+                    }
+                )
+        return json_response(out)
+
+    # -- guilds and channels -------------------------------------------------------------------------
+
+    async def get_guild(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        data = self.world.guild_create_payload(guild, self.me(request), with_members=False)
+        for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large"):
+            data.pop(key, None)
+        return json_response(data)
+
+    async def guild_channels(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        me = self.me(request)
+        channels = [self.world.channels[c] for c in guild.channel_ids]
+        return json_response([self.world.channel_payload(c) for c in channels if self.world.can_view(c, me)])
+
+    def _overwrites(self, guild: Guild, raw: list[Json], me: int, *, check_against: int) -> dict[int, P.Overwrite]:
+        """Parse `permission_overwrites`; a bot can only allow/deny bits it holds itself (50013 otherwise),
+        and only administrators may put MANAGE_ROLES in an overwrite ("Create Guild Channel")."""
+        out: dict[int, P.Overwrite] = {}
+        is_admin = bool(self.world.guild_permissions(guild, me) & P.ADMINISTRATOR)
+        for i, item in enumerate(raw):
+            try:
+                ow = P.Overwrite(
+                    int(item["id"]), int(item.get("type", 0)), int(item.get("allow") or 0), int(item.get("deny") or 0)
+                )
+            except (KeyError, ValueError, TypeError):
+                raise form_error(f"permission_overwrites.{i}", "BASE_TYPE_REQUIRED", "Invalid overwrite") from None
+            if ow.type not in (0, 1):
+                raise form_error(f"permission_overwrites.{i}.type", "BASE_TYPE_CHOICES", "Value must be 0 or 1.")
+            touched = ow.allow | ow.deny
+            if not is_admin and (touched & ~check_against or touched & P.MANAGE_ROLES):
+                raise missing_permissions()
+            out[ow.id] = ow
+        return out
+
+    async def create_channel(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        me = self.me(request)
+        perms = self.world.require_guild(guild, me, P.MANAGE_CHANNELS)
+        body = await read_json(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        ctype = int(body.get("type") or GUILD_TEXT)
+        if ctype not in _CHANNEL_TYPES:
+            raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 2, 4, 5, 13, 15}.")
+        parent_id = body.get("parent_id")
+        if parent_id is not None:
+            parent = self.world.channels.get(int(parent_id))
+            if parent is None or parent.guild_id != guild.id or parent.type != GUILD_CATEGORY:
+                raise form_error("parent_id", "CHANNEL_PARENT_INVALID", "Not a category")
+        overwrites = self._overwrites(guild, body.get("permission_overwrites") or [], me, check_against=perms)
+        channel = Channel(
+            id=self.world.ids.next(),
+            type=ctype,
+            name=name,
+            guild_id=guild.id,
+            position=int(body.get("position") or len(guild.channel_ids)),
+            parent_id=None if parent_id is None else int(parent_id),
+            topic=body.get("topic"),
+            nsfw=bool(body.get("nsfw")),
+            overwrites=overwrites,
+        )
+        self.world.add_channel(channel)
+        return json_response(self.world.channel_payload(channel), status=201)
+
+    async def get_channel(self, request: web.Request) -> web.Response:
+        return json_response(self.world.channel_payload(self._channel(request)))
+
+    async def edit_channel(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        me = self.me(request)
+        perms = self.world.require(channel, me, P.MANAGE_CHANNELS)
+        body = await read_json(request)
+        assert channel.guild_id is not None
+        guild = self.world.guilds[channel.guild_id]
+        overwrites = None
+        if "permission_overwrites" in body:
+            self.world.require(channel, me, P.MANAGE_ROLES)
+            overwrites = self._overwrites(guild, body["permission_overwrites"] or [], me, check_against=perms)
+
+        def change(ch: Channel) -> None:
+            for key in ("name", "topic", "nsfw", "position"):
+                if key in body:
+                    setattr(ch, key, body[key])
+            if "parent_id" in body:
+                ch.parent_id = None if body["parent_id"] is None else int(body["parent_id"])
+            if overwrites is not None:
+                ch.overwrites = overwrites
+
+        self.world.update_channel(channel, change)
+        return json_response(self.world.channel_payload(channel))
+
+    async def delete_channel(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        if channel.type == DM:
+            return json_response(self.world.channel_payload(channel))
+        self.world.require(channel, self.me(request), P.MANAGE_CHANNELS)
+        payload = self.world.channel_payload(channel)
+        self.world.delete_channel(channel)
+        return json_response(payload)
+
+    async def put_overwrite(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        me = self.me(request)
+        perms = self.world.require(channel, me, P.MANAGE_ROLES)
+        body = await read_json(request)
+        assert channel.guild_id is not None
+        guild = self.world.guilds[channel.guild_id]
+        item = {**body, "id": request.match_info["overwrite_id"]}
+        (overwrite,) = self._overwrites(guild, [item], me, check_against=perms).values()
+        self.world.update_channel(channel, lambda ch: ch.overwrites.__setitem__(overwrite.id, overwrite))
+        return no_content()
+
+    async def delete_overwrite(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        self.world.require(channel, self.me(request), P.MANAGE_ROLES)
+        target = _id(request, "overwrite_id")
+        if target not in channel.overwrites:
+            raise ApiError(404, UNKNOWN_OVERWRITE, "Unknown Overwrite")
+        self.world.update_channel(channel, lambda ch: ch.overwrites.pop(target))
+        return no_content()
+
+    # -- messages ------------------------------------------------------------------------------------
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        perms = self.world.permissions(channel, self.me(request))
+        if not perms & P.READ_MESSAGE_HISTORY:
+            return json_response([])
+        messages = self.world.history(channel)
+        query = request.query
+        limit = max(1, min(int(query.get("limit", 50)), 100))
+        if "before" in query:
+            messages = [m for m in messages if m.id < int(query["before"])]
+        if "after" in query:
+            messages = sorted((m for m in messages if m.id > int(query["after"])), key=lambda m: m.id)
+            messages = list(reversed(messages[:limit]))
+        if "around" in query:
+            pivot = int(query["around"])
+            older = [m for m in messages if m.id <= pivot][: (limit + 1) // 2]
+            newer = [m for m in reversed(messages) if m.id > pivot][: limit // 2]
+            messages = list(reversed(newer)) + older
+        return json_response([self.message_out(request, m) for m in messages[:limit]])
+
+    async def get_message(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        self.world.require(channel, self.me(request), P.READ_MESSAGE_HISTORY)
+        msg = self.world.message(channel.id, _id(request, "message_id"))
+        return json_response(self.message_out(request, msg))
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        channel = self.world.channel(_id(request, "channel_id"))
+        me = self.me(request)
+        body, files = await read_message_body(request, self.world.ids)
+        msg = post_message(self.world, channel, me, body, files or [])
+        return json_response(self.message_out(request, msg))
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        msg = self.world.message(channel.id, _id(request, "message_id"))
+        body, files = await read_message_body(request, self.world.ids)
+        check_message(body, has_files=bool(files), creating=False)
+        attachments = merge_attachments(msg, body, files)
+        self.world.edit_message(msg, self.me(request), body, attachments)
+        return json_response(self.message_out(request, msg))
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        me = self.me(request)
+        msg = self.world.message(channel.id, _id(request, "message_id"))
+        if msg.author_id != me:
+            self.world.require(channel, me, P.MANAGE_MESSAGES)
+        self.world.delete_message(msg)
+        return no_content()
+
+    async def typing(self, request: web.Request) -> web.Response:
+        channel = self.world.channel(_id(request, "channel_id"))
+        me = self.me(request)
+        self.world.require(channel, me, P.SEND_MESSAGES)
+        emit_typing(self.world, channel, me)
+        return no_content()
+
+    # -- members, roles, bans ------------------------------------------------------------------------
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        if not self.app(request).privileged_intents & I.GUILD_MEMBERS:
+            raise missing_access()
+        limit = max(1, min(int(request.query.get("limit", 1)), 1000))
+        after = int(request.query.get("after", 0))
+        members = sorted((m for m in guild.members.values() if m.user_id > after), key=lambda m: m.user_id)
+        return json_response([self.world.member_payload(guild, m) for m in members[:limit]])
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        member = self.world.member(guild, _id(request, "user_id"))
+        return json_response(self.world.member_payload(guild, member))
+
+    def _manageable(self, request: web.Request, guild: Guild, needed: int, target_position: int) -> int:
+        """MANAGE_ROLES-style actions also need the target below the bot's highest role."""
+        me = self.me(request)
+        perms = self.world.require_guild(guild, me, needed)
+        if me != guild.owner_id and target_position >= self.world.highest_role_position(guild, me):
+            raise missing_permissions()
+        return perms
+
+    async def edit_member(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        member = self.world.member(guild, _id(request, "user_id"))
+        body = await read_json(request)
+        if "roles" in body:
+            roles = [int(r) for r in body["roles"] or []]
+            changed = set(roles) ^ set(member.roles)
+            top = max((self.world.role(guild, r).position for r in changed), default=-1)
+            self._manageable(request, guild, P.MANAGE_ROLES, top)
+            self.world.set_member_roles(guild, member, roles)
+        if "nick" in body:
+            self.world.require_guild(guild, self.me(request), P.MANAGE_NICKNAMES)
+            member.nick = body["nick"]
+            self.world.set_member_roles(guild, member, member.roles)
+        return json_response(self.world.member_payload(guild, member))
+
+    async def kick_member(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        user_id = _id(request, "user_id")
+        self.world.member(guild, user_id)
+        self._manageable(request, guild, P.KICK_MEMBERS, self.world.highest_role_position(guild, user_id))
+        self.world.remove_member(guild, user_id)
+        return no_content()
+
+    async def add_member_role(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        member = self.world.member(guild, _id(request, "user_id"))
+        role = self.world.role(guild, _id(request, "role_id"))
+        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
+        if role.id not in member.roles:
+            self.world.set_member_roles(guild, member, [*member.roles, role.id])
+        return no_content()
+
+    async def remove_member_role(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        member = self.world.member(guild, _id(request, "user_id"))
+        role = self.world.role(guild, _id(request, "role_id"))
+        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
+        if role.id in member.roles:
+            self.world.set_member_roles(guild, member, [r for r in member.roles if r != role.id])
+        return no_content()
+
+    async def list_roles(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        return json_response([r.payload() for r in guild.roles.values()])
+
+    async def create_role(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        perms = self.world.require_guild(guild, self.me(request), P.MANAGE_ROLES)
+        body = await read_json(request)
+        wanted = int(body.get("permissions") or guild.everyone.permissions)
+        if wanted & ~perms:
+            raise missing_permissions()
+        role = self.world.add_role(
+            guild,
+            str(body.get("name") or "new role"),
+            wanted,
+            color=int(body.get("color") or 0),
+            hoist=bool(body.get("hoist")),
+            mentionable=bool(body.get("mentionable")),
+            position=1,
+        )
+        return json_response(role.payload())
+
+    async def edit_role(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        role = self.world.role(guild, _id(request, "role_id"))
+        perms = self._manageable(request, guild, P.MANAGE_ROLES, role.position)
+        body = await read_json(request)
+        if "permissions" in body:
+            wanted = int(body["permissions"])
+            if wanted & ~perms:
+                raise missing_permissions()
+            role.permissions = wanted
+        for key in ("name", "color", "hoist", "mentionable"):
+            if key in body:
+                setattr(role, key, body[key])
+        self.world.update_role(guild, role)
+        return json_response(role.payload())
+
+    async def delete_role(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        role = self.world.role(guild, _id(request, "role_id"))
+        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
+        self.world.delete_role(guild, role)
+        return no_content()
+
+    async def list_bans(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
+        return json_response(
+            [{"user": self.world.users[u].payload(), "reason": reason} for u, reason in guild.bans.items()]
+        )
+
+    async def get_ban(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
+        user_id = _id(request, "user_id")
+        if user_id not in guild.bans:
+            raise ApiError(404, UNKNOWN_BAN, "Unknown Ban")
+        return json_response({"user": self.world.users[user_id].payload(), "reason": guild.bans[user_id]})
+
+    async def put_ban(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        user_id = _id(request, "user_id")
+        self.world.user(user_id)
+        self._manageable(request, guild, P.BAN_MEMBERS, self.world.highest_role_position(guild, user_id))
+        reason = request.headers.get("X-Audit-Log-Reason")
+        self.world.ban(guild, user_id, reason)
+        return no_content()
+
+    async def delete_ban(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
+        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
+        user_id = _id(request, "user_id")
+        if user_id not in guild.bans:
+            raise ApiError(404, UNKNOWN_BAN, "Unknown Ban")
+        self.world.unban(guild, user_id)
+        return no_content()
+
+
+def post_message(world: World, channel: Channel, author_id: int, body: Json, files: list[Attachment]) -> Message:
+    """Create Message with Discord's checks, shared by bots (REST) and users (driver)."""
+    if not world.can_view(channel, author_id):
+        raise missing_access()
+    needed = P.SEND_MESSAGES
+    if files:
+        needed |= P.ATTACH_FILES
+    if body.get("message_reference"):
+        needed |= P.READ_MESSAGE_HISTORY
+    perms = world.require(channel, author_id, needed)
+    if channel.type == DM:
+        _require_mutual_guild(world, channel)
+    check_message(body, has_files=bool(files), creating=True)
+    ref = body.get("message_reference")
+    if ref and ref.get("message_id") is not None and ref.get("fail_if_not_exists", True):
+        world.message(channel.id, int(ref["message_id"]))
+    return world.create_message(channel, author_id, body, files, perms=perms)
+
+
+def _require_mutual_guild(world: World, channel: Channel) -> None:
+    a, b = (channel.recipients + channel.recipients)[:2]
+    if not any(a in g.members and b in g.members for g in world.guilds.values()):
+        raise ApiError(403, 50007, "Cannot send messages to this user")
+
+
+def merge_attachments(msg: Message, body: Json, files: list[Attachment] | None) -> list[Attachment] | None:
+    """On edit, `attachments` lists the existing ones to keep; uploaded files are added to them."""
+    if "attachments" not in body and not files:
+        return None
+    keep_ids = {int(a["id"]) for a in body.get("attachments") or [] if "id" in a}
+    kept = [a for a in msg.attachments if a.id in keep_ids] if "attachments" in body else list(msg.attachments)
+    return kept + list(files or [])
+
+
+def emit_typing(world: World, channel: Channel, user_id: int) -> None:
+    import time
+
+    data: dict[str, Any] = {
+        "channel_id": str(channel.id),
+        "user_id": str(user_id),
+        "timestamp": int(time.time()),
+    }
+    if channel.guild_id is not None:
+        guild = world.guilds[channel.guild_id]
+        data["guild_id"] = str(guild.id)
+        data["member"] = world.member_payload(guild, guild.members[user_id])
+    world.emit("TYPING_START", data, guild_id=channel.guild_id, viewers=world.viewers(channel))
