@@ -7,9 +7,11 @@ limits are checked from Discord's metadata before anything is downloaded or decr
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 import uuid
+import weakref
 from dataclasses import dataclass
 
 import discord
@@ -52,12 +54,24 @@ class RelayLink:
         self.peer_id = peer_id
         self._envelopes = envelopes
         self._max_bytes = max_envelope_bytes
+        # Weak: a stream's lock lives only while someone holds or waits for it.
+        self._stream_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = weakref.WeakValueDictionary()
         self._post_route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
         kind, data = protocol.encode(payload)
-        blob = self._envelopes.seal(session_id, kind, data)
-        form = envelope.to_discord(blob)
+        # Sequence numbers are taken at sealing; the receiver rejects one that arrives after a higher one,
+        # so a stream's envelopes are sealed and posted one at a time, in order.
+        async with self._stream_lock(session_id):
+            await self._post(envelope.to_discord(self._envelopes.seal(session_id, kind, data)))
+
+    def _stream_lock(self, session_id: uuid.UUID) -> asyncio.Lock:
+        lock = self._stream_locks.get(session_id)
+        if lock is None:
+            lock = self._stream_locks[session_id] = asyncio.Lock()
+        return lock
+
+    async def _post(self, form: envelope.DiscordForm) -> None:
         # A fixed nonce per post makes discord.py's own retries idempotent (`enforce_nonce`).
         nonce = secrets.randbits(62)
         if form.content is not None:

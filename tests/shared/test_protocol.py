@@ -1,0 +1,54 @@
+"""Relay payloads: every kind round-trips; a mismatched or malformed payload is a ProtocolError."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import protocol
+
+EXAMPLES: list[protocol.Payload] = [
+    protocol.Prompt(
+        request_id="r1",
+        messages=[protocol.ChatTurn(role="user", content="hi")],
+        params=protocol.GenerationParams(max_tokens=8, temperature=0.0, seed=1),
+    ),
+    protocol.Cancel(request_id="r1"),
+    protocol.Accepted(request_id="r1", queue_position=2),
+    protocol.Delta(request_id="r1", offset=0, text="Hel"),
+    protocol.Done(request_id="r1", text="Hello", finish_reason="stop", completion_tokens=2),
+    protocol.Failed(request_id="r1", code="engine_error"),
+    protocol.Heartbeat(model="smollm2", queue_depth=0, tokens_per_s=50.0, uptime_s=1.0),
+]
+
+
+@pytest.mark.parametrize("payload", [pytest.param(p, id=type(p).__name__) for p in EXAMPLES])
+def test_payload_round_trips_through_its_kind(payload: protocol.Payload) -> None:
+    kind, data = protocol.encode(payload)
+    assert protocol.decode(kind, data) == payload
+
+
+def test_server_and_client_kinds_do_not_overlap() -> None:
+    to_client = {protocol.Kind.PROMPT, protocol.Kind.CANCEL}
+    assert all(kind < 16 for kind in to_client)
+    assert all(kind >= 16 for kind in set(protocol.Kind) - to_client)
+
+
+def test_unknown_kind_is_a_protocol_error() -> None:
+    with pytest.raises(protocol.ProtocolError, match="unknown message kind 99"):
+        protocol.decode(99, b"{}")
+
+
+def test_payload_of_the_wrong_kind_is_a_protocol_error_without_its_text() -> None:
+    _, data = protocol.encode(protocol.Delta(request_id="r", offset=0, text="secret words"))
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.decode(protocol.Kind.DONE, data)
+    assert "secret words" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [pytest.param(b"not json", id="not-json"), pytest.param(b"[]", id="wrong-shape"), pytest.param(b"\xff", id="bytes")],
+)
+def test_garbage_payload_is_a_protocol_error(data: bytes) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(protocol.Kind.PROMPT, data)
