@@ -24,7 +24,6 @@ from shared.pacing import Budget, route_budget
 log = get_logger(__name__)
 
 
-
 class ForeignMessage(Exception):
     """A message in the relay channel that did not come from the paired bot."""
 
@@ -55,7 +54,9 @@ class RelayLink:
         self._envelopes = envelopes
         self._max_bytes = max_envelope_bytes
         # Weak: a stream's lock lives only while someone holds or waits for it.
-        self._stream_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._stream_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._post_route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
