@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 
 from devcord.scenario import DEMO
@@ -13,7 +14,7 @@ from devcord.server import Devcord
 async def _serve(host: str, port: int, scenario: str) -> None:
     devcord = Devcord(scenario)
     await devcord.start(host, port)
-    print(f"devcord: api_base={devcord.api_base} gateway_url={devcord.gateway_url}", flush=True)  # noqa: T201
+    print(f"devcord: api_base={devcord.api_base} gateway_url={devcord.gateway_url}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
@@ -28,10 +29,8 @@ def main() -> None:
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.host, args.port, args.scenario))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

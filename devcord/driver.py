@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from aiohttp import WSMsgType, web
 from devcord import permissions as P
 from devcord.errors import UNKNOWN_GUILD, UNKNOWN_INTERACTION, ApiError, form_error, unknown
 from devcord.http import json_response, read_json
-from devcord.model import Attachment, Event, Guild, Json, Message
+from devcord.model import Attachment, Event, Guild, Json, Message, User
 from devcord.ratelimit import Limit
 from devcord.rest import emit_typing, post_message
 
@@ -133,8 +134,6 @@ class DriverApi:
 
     async def create_user(self, request: web.Request) -> web.Response:
         body = await read_json(request)
-        from devcord.model import User
-
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise form_error("name", "BASE_TYPE_REQUIRED", "This field is required")
@@ -142,7 +141,11 @@ class DriverApi:
         self.world.users[user.id] = user
         guild_ref = body.get("guild")
         if guild_ref is not None or len(self.world.guilds) == 1:
-            guild = self._guild(str(guild_ref)) if guild_ref is not None else next(iter(self.world.guilds.values()))
+            guild = (
+                self._guild(str(guild_ref))
+                if guild_ref is not None
+                else next(iter(self.world.guilds.values()))
+            )
             roles = [self._role(guild, r).id for r in body.get("roles") or []]
             self.world.add_member(guild, user.id, roles)
         return json_response(user.payload(), status=201)
@@ -252,7 +255,9 @@ class DriverApi:
 
     async def user_interactions(self, request: web.Request) -> web.Response:
         user_id = self._user_id(request.match_info["user"])
-        views = [self.dc.interactions.view(i) for i in self.dc.interactions.by_id.values() if i.user_id == user_id]
+        views = [
+            self.dc.interactions.view(i) for i in self.dc.interactions.by_id.values() if i.user_id == user_id
+        ]
         return json_response(views)
 
     # -- rate limits and faults ----------------------------------------------------------------------
@@ -307,7 +312,11 @@ class DriverApi:
         if errors:
             faults.errors.extend([int(errors.get("status", 500))] * int(errors.get("count", 1)))
         return json_response(
-            {"delay_s": faults.delay_s, "delay_count": faults.delay_count, "pending_errors": len(faults.errors)}
+            {
+                "delay_s": faults.delay_s,
+                "delay_count": faults.delay_count,
+                "pending_errors": len(faults.errors),
+            }
         )
 
     # -- event feed ----------------------------------------------------------------------------------
@@ -331,10 +340,8 @@ class DriverApi:
         timeout = min(float(request.query.get("timeout", 25)), 60.0)
         events = self._visible(user_id, after)
         if not events and timeout > 0:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_for_visible(user_id, after), timeout)
-            except TimeoutError:
-                pass
             events = self._visible(user_id, after)
         last = events[-1]["seq"] if events else max(after, 0)
         return json_response({"events": events, "last_seq": last})

@@ -269,7 +269,10 @@ class Gateway:
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self._url(),
-            "application": {"id": str(session.app.id), "flags": I.application_flags(session.app.privileged_intents)},
+            "application": {
+                "id": str(session.app.id),
+                "flags": I.application_flags(session.app.privileged_intents),
+            },
             "private_channels": [],
             "presences": [],
             "relationships": [],

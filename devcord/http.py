@@ -59,7 +59,9 @@ async def read_message_body(
         elif name.startswith("files["):
             index = int(name[6:-1])
             content_type = part.headers.get("Content-Type")
-            files[index] = Attachment(ids.next(), part.filename or f"file{index}", content_type, await part.read())
+            files[index] = Attachment(
+                ids.next(), part.filename or f"file{index}", content_type, await part.read()
+            )
     attachments: list[Attachment] = []
     described = {int(a.get("id", i)): a for i, a in enumerate(payload.get("attachments") or [])}
     for index in sorted(files):

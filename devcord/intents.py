@@ -49,7 +49,7 @@ _DM_EVENTS = {
 
 
 def required_intent(event: str, *, in_guild: bool) -> int:
-    """The intent a connection needs to receive `event`; 0 means always sent (READY, INTERACTION_CREATE...)."""
+    """The intent needed to receive `event`; 0 means always sent (READY, INTERACTION_CREATE...)."""
     table = _GUILD_EVENTS if in_guild else _DM_EVENTS
     return table.get(event, 0)
 

@@ -25,7 +25,17 @@ from devcord.errors import (
     unknown,
 )
 from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
-from devcord.model import DM, EPHEMERAL, LOADING, Application, Attachment, Channel, Json, Message
+from devcord.model import (
+    DM,
+    EPHEMERAL,
+    LOADING,
+    Application,
+    Attachment,
+    Channel,
+    Json,
+    Message,
+    merge_attachments,
+)
 from devcord.validation import check_message
 from devcord.world import World
 
@@ -77,8 +87,12 @@ class Interactions:
             web.post("/interactions/{interaction_id}/{interaction_token}/callback", self.callback),
             web.post("/webhooks/{webhook_id}/{webhook_token}", self.followup),
             web.get("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.get_webhook_message),
-            web.patch("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.edit_webhook_message),
-            web.delete("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.delete_webhook_message),
+            web.patch(
+                "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.edit_webhook_message
+            ),
+            web.delete(
+                "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.delete_webhook_message
+            ),
         ]
 
     # -- commands ------------------------------------------------------------------------------------
@@ -94,7 +108,9 @@ class Interactions:
             return app, app.guild_commands.setdefault(guild.id, {})
         return app, app.global_commands
 
-    def _stored_command(self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json]) -> Json:
+    def _stored_command(
+        self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json]
+    ) -> Json:
         name = data.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
             raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
@@ -140,7 +156,9 @@ class Interactions:
 
     async def upsert_command(self, request: web.Request) -> web.Response:
         app, commands = self._command_app(request)
-        stored = self._stored_command(app, await read_json(request), request.match_info.get("guild_id"), commands)
+        stored = self._stored_command(
+            app, await read_json(request), request.match_info.get("guild_id"), commands
+        )
         created = int(stored["id"]) not in commands
         commands[int(stored["id"])] = stored
         return json_response(stored, status=201 if created else 200)
@@ -178,7 +196,7 @@ class Interactions:
             data["guild_id"] = command["guild_id"]
         if resolved:
             data["resolved"] = resolved
-        return self._create(app, APPLICATION_COMMAND, user_id, channel, data, perms)
+        return self._create(app, APPLICATION_COMMAND, user_id, channel, data=data, perms=perms)
 
     def click(self, user_id: int, message: Message, custom_id: str, values: list[str] | None) -> Interaction:
         """Press the component `custom_id` on `message` (values for a select menu)."""
@@ -193,7 +211,9 @@ class Interactions:
         data: Json = {"custom_id": custom_id, "component_type": component.get("type", 2)}
         if values is not None:
             data["values"] = values
-        interaction = self._create(app, MESSAGE_COMPONENT, user_id, channel, data, perms, source=message)
+        interaction = self._create(
+            app, MESSAGE_COMPONENT, user_id, channel, data=data, perms=perms, source=message
+        )
         return interaction
 
     def _user_permissions(self, user_id: int, channel: Channel) -> int:
@@ -218,7 +238,9 @@ class Interactions:
         for opt in schema:
             if opt["name"] not in values:
                 if opt.get("required"):
-                    raise form_error(f"data.options.{opt['name']}", "BASE_TYPE_REQUIRED", "This field is required")
+                    raise form_error(
+                        f"data.options.{opt['name']}", "BASE_TYPE_REQUIRED", "This field is required"
+                    )
                 continue
             out.append(self._option_value(opt, values[opt["name"]], channel, resolved))
         return out
@@ -264,9 +286,9 @@ class Interactions:
         kind: int,
         user_id: int,
         channel: Channel,
+        *,
         data: Json,
         perms: int,
-        *,
         source: Message | None = None,
     ) -> Interaction:
         world = self.world
@@ -325,7 +347,9 @@ class Interactions:
             meta["interacted_message_id"] = str(interaction.source.id)
         return meta
 
-    def _respond_message(self, interaction: Interaction, body: Json, files: list[Attachment], flags: int) -> Message:
+    def _respond_message(
+        self, interaction: Interaction, body: Json, files: list[Attachment], flags: int
+    ) -> Message:
         app = interaction.app
         body = {**body, "flags": flags}
         body.pop("nonce", None)
@@ -356,7 +380,9 @@ class Interactions:
             return no_content()
         return json_response(self._callback_response(interaction, kind, resource))
 
-    def _apply_callback(self, interaction: Interaction, kind: int, data: Json, files: list[Attachment]) -> Message | None:
+    def _apply_callback(
+        self, interaction: Interaction, kind: int, data: Json, files: list[Attachment]
+    ) -> Message | None:
         is_component = interaction.type == MESSAGE_COMPONENT
         if kind == CHANNEL_MESSAGE:
             check_message(data, has_files=bool(files), creating=True)
@@ -376,9 +402,15 @@ class Interactions:
         elif kind == AUTOCOMPLETE_RESULT:
             interaction.choices = list(data.get("choices") or [])
         else:
-            raise form_error("type", "BASE_TYPE_CHOICES", f"Interaction response type {kind} is not valid here.")
+            raise form_error(
+                "type", "BASE_TYPE_CHOICES", f"Interaction response type {kind} is not valid here."
+            )
         interaction.response_type = kind
-        return interaction.original if kind in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE) else None
+        return (
+            interaction.original
+            if kind in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE)
+            else None
+        )
 
     def _callback_response(self, interaction: Interaction, kind: int, message: Message | None) -> Json:
         info: Json = {"id": str(interaction.id), "type": interaction.type}
@@ -449,8 +481,6 @@ class Interactions:
         msg = self._webhook_message(interaction, request.match_info["message_id"])
         body, files = await read_message_body(request, self.world.ids)
         check_message(body, has_files=bool(files), creating=False)
-        from devcord.rest import merge_attachments
-
         self.world.edit_message(msg, msg.author_id, body, merge_attachments(msg, body, files))
         return json_response(self.world.message_payload(msg))
 

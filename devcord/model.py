@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from devcord.intents import application_flags
 from devcord.permissions import Overwrite
 from devcord.snowflake import DISCORD_EPOCH_MS
 
@@ -67,8 +68,6 @@ class Application:
     guild_commands: dict[int, dict[int, Json]] = field(default_factory=dict)
 
     def payload(self, bot: User, owner: User) -> Json:
-        from devcord.intents import application_flags
-
         return {
             "id": str(self.id),
             "name": self.name,
@@ -282,3 +281,14 @@ class Event:
     viewers: frozenset[int]
     message: Message | None = None
     seq: int = 0
+
+
+def merge_attachments(msg: Message, body: Json, files: list[Attachment] | None) -> list[Attachment] | None:
+    """On edit, `attachments` lists the existing ones to keep; uploaded files are added to them."""
+    if "attachments" not in body and not files:
+        return None
+    keep_ids = {int(a["id"]) for a in body.get("attachments") or [] if "id" in a}
+    kept = (
+        [a for a in msg.attachments if a.id in keep_ids] if "attachments" in body else list(msg.attachments)
+    )
+    return kept + list(files or [])

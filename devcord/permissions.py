@@ -73,7 +73,9 @@ DEFAULT_EVERYONE = (
 )
 
 NAMES = {
-    name: value for name, value in globals().items() if name.isupper() and isinstance(value, int) and name != "ALL"
+    name: value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, int) and name != "ALL"
 }
 
 # Without SEND_MESSAGES these are implicitly denied in a text channel.

@@ -4,6 +4,7 @@ Commands, Receiving and Responding to interactions, Webhook follow-ups)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,18 @@ from devcord.errors import (
 )
 from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
 from devcord.interactions import Interactions
-from devcord.model import DM, GUILD_CATEGORY, GUILD_TEXT, Application, Attachment, Channel, Guild, Json, Message
+from devcord.model import (
+    DM,
+    GUILD_CATEGORY,
+    GUILD_TEXT,
+    Application,
+    Attachment,
+    Channel,
+    Guild,
+    Json,
+    Message,
+    merge_attachments,
+)
 from devcord.validation import check_message
 from devcord.world import World
 
@@ -168,7 +180,7 @@ class DiscordApi:
 
     async def my_guilds(self, request: web.Request) -> web.Response:
         me = self.me(request)
-        out = []
+        out: list[Json] = []
         for guild in self.world.guilds.values():
             if me in guild.members:
                 perms = self.world.guild_permissions(guild, me)
@@ -199,7 +211,9 @@ class DiscordApi:
         channels = [self.world.channels[c] for c in guild.channel_ids]
         return json_response([self.world.channel_payload(c) for c in channels if self.world.can_view(c, me)])
 
-    def _overwrites(self, guild: Guild, raw: list[Json], me: int, *, check_against: int) -> dict[int, P.Overwrite]:
+    def _overwrites(
+        self, guild: Guild, raw: list[Json], me: int, *, check_against: int
+    ) -> dict[int, P.Overwrite]:
         """Parse `permission_overwrites`; a bot can only allow/deny bits it holds itself (50013 otherwise),
         and only administrators may put MANAGE_ROLES in an overwrite ("Create Guild Channel")."""
         out: dict[int, P.Overwrite] = {}
@@ -207,12 +221,19 @@ class DiscordApi:
         for i, item in enumerate(raw):
             try:
                 ow = P.Overwrite(
-                    int(item["id"]), int(item.get("type", 0)), int(item.get("allow") or 0), int(item.get("deny") or 0)
+                    int(item["id"]),
+                    int(item.get("type", 0)),
+                    int(item.get("allow") or 0),
+                    int(item.get("deny") or 0),
                 )
             except (KeyError, ValueError, TypeError):
-                raise form_error(f"permission_overwrites.{i}", "BASE_TYPE_REQUIRED", "Invalid overwrite") from None
+                raise form_error(
+                    f"permission_overwrites.{i}", "BASE_TYPE_REQUIRED", "Invalid overwrite"
+                ) from None
             if ow.type not in (0, 1):
-                raise form_error(f"permission_overwrites.{i}.type", "BASE_TYPE_CHOICES", "Value must be 0 or 1.")
+                raise form_error(
+                    f"permission_overwrites.{i}.type", "BASE_TYPE_CHOICES", "Value must be 0 or 1."
+                )
             touched = ow.allow | ow.deny
             if not is_admin and (touched & ~check_against or touched & P.MANAGE_ROLES):
                 raise missing_permissions()
@@ -512,7 +533,9 @@ class DiscordApi:
         return no_content()
 
 
-def post_message(world: World, channel: Channel, author_id: int, body: Json, files: list[Attachment]) -> Message:
+def post_message(
+    world: World, channel: Channel, author_id: int, body: Json, files: list[Attachment]
+) -> Message:
     """Create Message with Discord's checks, shared by bots (REST) and users (driver)."""
     if not world.can_view(channel, author_id):
         raise missing_access()
@@ -537,18 +560,7 @@ def _require_mutual_guild(world: World, channel: Channel) -> None:
         raise ApiError(403, 50007, "Cannot send messages to this user")
 
 
-def merge_attachments(msg: Message, body: Json, files: list[Attachment] | None) -> list[Attachment] | None:
-    """On edit, `attachments` lists the existing ones to keep; uploaded files are added to them."""
-    if "attachments" not in body and not files:
-        return None
-    keep_ids = {int(a["id"]) for a in body.get("attachments") or [] if "id" in a}
-    kept = [a for a in msg.attachments if a.id in keep_ids] if "attachments" in body else list(msg.attachments)
-    return kept + list(files or [])
-
-
 def emit_typing(world: World, channel: Channel, user_id: int) -> None:
-    import time
-
     data: dict[str, Any] = {
         "channel_id": str(channel.id),
         "user_id": str(user_id),

@@ -29,7 +29,17 @@ import yaml
 from devcord import intents as I
 from devcord import permissions as P
 from devcord.errors import ScenarioError
-from devcord.model import GUILD_CATEGORY, GUILD_TEXT, Application, Channel, Guild, Member, Role, User
+from devcord.model import (
+    GUILD_CATEGORY,
+    GUILD_TEXT,
+    Application,
+    Channel,
+    Guild,
+    Member,
+    Role,
+    User,
+    snowflake_time,
+)
 from devcord.ratelimit import Limit, RateLimitConfig
 from devcord.world import World
 
@@ -88,7 +98,9 @@ def _settings(data: dict[str, Any]) -> Settings:
 
 
 def _add_user(world: World, item: dict[str, Any]) -> User:
-    user = User(int(item.get("id") or world.ids.next()), str(item["name"]), global_name=item.get("display_name"))
+    user = User(
+        int(item.get("id") or world.ids.next()), str(item["name"]), global_name=item.get("display_name")
+    )
     world.users[user.id] = user
     return user
 
@@ -122,7 +134,9 @@ def _add_guild(world: World, item: dict[str, Any]) -> Guild:
     owner = world.user_named(item["owner"])
     guild = Guild(int(item.get("id") or world.ids.next()), str(item["name"]), owner.id)
     world.guilds[guild.id] = guild
-    guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", _perms(item.get("everyone"), P.DEFAULT_EVERYONE))
+    guild.roles[guild.id] = Role(
+        guild.id, guild.id, "@everyone", _perms(item.get("everyone"), P.DEFAULT_EVERYONE)
+    )
     roles = item.get("roles") or []
     for position, raw in enumerate(roles, start=1):
         role = Role(
@@ -150,12 +164,12 @@ def _add_guild(world: World, item: dict[str, Any]) -> Guild:
 
 
 def _joined(world: World) -> float:
-    from devcord.model import snowflake_time
-
     return snowflake_time(world.ids.next())
 
 
-def _add_channel(world: World, guild: Guild, raw: dict[str, Any], position: int, roles: dict[str, int]) -> None:
+def _add_channel(
+    world: World, guild: Guild, raw: dict[str, Any], position: int, roles: dict[str, int]
+) -> None:
     parent = raw.get("parent")
     parent_id = world.channel_named(parent).id if parent else None
     overwrites: dict[int, P.Overwrite] = {}
@@ -164,7 +178,9 @@ def _add_channel(world: World, guild: Guild, raw: dict[str, Any], position: int,
             target, kind = (guild.id if ow["role"] == "@everyone" else roles[ow["role"]]), 0
         else:
             target, kind = world.user_named(ow["user"]).id, 1
-        overwrites[target] = P.Overwrite(target, kind, P.parse_bits(ow.get("allow") or 0), P.parse_bits(ow.get("deny") or 0))
+        overwrites[target] = P.Overwrite(
+            target, kind, P.parse_bits(ow.get("allow") or 0), P.parse_bits(ow.get("deny") or 0)
+        )
     channel = Channel(
         id=int(raw.get("id") or world.ids.next()),
         type=_TYPES[raw.get("type", "text")],

@@ -47,7 +47,9 @@ class Devcord:
         self.limiter = RateLimiter(self.settings.rate_limits)
         self.faults = Faults()
         self.gateway = Gateway(
-            self.world, heartbeat_interval_ms=self.settings.heartbeat_interval_ms, url=lambda: self.gateway_url
+            self.world,
+            heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+            url=lambda: self.gateway_url,
         )
         self.api = DiscordApi(self.world, self.interactions, gateway_url=lambda: self.gateway_url)
         self.driver = DriverApi(self)
@@ -152,7 +154,9 @@ class Devcord:
         wanted = int(request.match_info["attachment_id"])
         for att in self.world.all_attachments():
             if att.id == wanted:
-                return web.Response(body=att.data, content_type=att.content_type or "application/octet-stream")
+                return web.Response(
+                    body=att.data, content_type=att.content_type or "application/octet-stream"
+                )
         return web.Response(status=404, text="not found")
 
 

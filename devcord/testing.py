@@ -42,8 +42,9 @@ def demo_scenario(**settings: Any) -> dict[str, Any]:
 
 def point_discord_py_at(api_base: str, gateway_url: str) -> Callable[[], None]:
     """Set discord.py's REST base and gateway URL; returns a function that restores the old ones."""
-    import discord
-    import yarl
+    # Imported here so devcord itself never needs discord.py installed.
+    import discord  # noqa: PLC0415
+    import yarl  # noqa: PLC0415
 
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = api_base
@@ -110,11 +111,17 @@ class Driver:
 
     # -- people --------------------------------------------------------------------------------------
 
-    async def create_user(self, name: str, *, roles: list[str] | None = None, guild: str | None = None) -> Json:
-        return dict(await self.request("POST", "/users", {"name": name, "roles": roles or [], "guild": guild}))
+    async def create_user(
+        self, name: str, *, roles: list[str] | None = None, guild: str | None = None
+    ) -> Json:
+        return dict(
+            await self.request("POST", "/users", {"name": name, "roles": roles or [], "guild": guild})
+        )
 
     async def create_role(self, guild: str, name: str, permissions: int | list[str] = 0) -> Json:
-        return dict(await self.request("POST", f"/guilds/{guild}/roles", {"name": name, "permissions": permissions}))
+        return dict(
+            await self.request("POST", f"/guilds/{guild}/roles", {"name": name, "permissions": permissions})
+        )
 
     async def add_role(self, guild: str, user: str, role: str) -> Json:
         return dict(await self.request("PUT", f"/guilds/{guild}/members/{user}/roles/{role}"))
@@ -131,12 +138,19 @@ class Driver:
     # -- messages ------------------------------------------------------------------------------------
 
     async def post(
-        self, channel: str | int, user: str, content: str = "", *, files: dict[str, bytes] | None = None, **fields: Any
+        self,
+        channel: str | int,
+        user: str,
+        content: str = "",
+        *,
+        files: dict[str, bytes] | None = None,
+        **fields: Any,
     ) -> Json:
         body: Json = {"user": user, "content": content, **fields}
         if files:
             body["files"] = [
-                {"filename": name, "content_b64": base64.b64encode(data).decode()} for name, data in files.items()
+                {"filename": name, "content_b64": base64.b64encode(data).decode()}
+                for name, data in files.items()
             ]
         return dict(await self.request("POST", f"/channels/{channel}/messages", body))
 
@@ -145,19 +159,21 @@ class Driver:
 
     async def messages(self, channel: str | int, *, include_deleted: bool = False) -> list[Json]:
         """The channel as stored, oldest first, with each message's edit `history`."""
-        return list(await self.request("GET", f"/channels/{channel}/messages", include_deleted=int(include_deleted)))
+        return list(
+            await self.request("GET", f"/channels/{channel}/messages", include_deleted=int(include_deleted))
+        )
 
     async def wait_for_message(
-        self, channel: str | int, predicate: Callable[[Json], bool], *, timeout: float = 5.0
+        self, channel: str | int, predicate: Callable[[Json], bool], *, within: float = 5.0
     ) -> Json:
-        """Poll the stored channel until a message matches (checks every 20 ms, bounded by `timeout`)."""
-        deadline = time.monotonic() + timeout
+        """Poll the stored channel until a message matches (checks every 20 ms, bounded by `within`)."""
+        deadline = time.monotonic() + within
         while True:
             for msg in await self.messages(channel):
                 if predicate(msg):
                     return msg
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no matching message in {channel} after {timeout}s")
+                raise TimeoutError(f"no matching message in {channel} after {within}s")
             await asyncio.sleep(0.02)
 
     # -- interactions --------------------------------------------------------------------------------
@@ -166,11 +182,22 @@ class Driver:
         self, user: str, channel: str | int, command: str, *, application: str | None = None, **options: Any
     ) -> Json:
         """Invoke `/command` (space-separated for subcommands) as `user`; returns the interaction view."""
-        body = {"user": user, "channel": channel, "command": command, "options": options, "application": application}
+        body = {
+            "user": user,
+            "channel": channel,
+            "command": command,
+            "options": options,
+            "application": application,
+        }
         return dict(await self.request("POST", "/interactions/command", body))
 
     async def click(
-        self, user: str, channel: str | int, message_id: int | str, custom_id: str, values: list[str] | None = None
+        self,
+        user: str,
+        channel: str | int,
+        message_id: int | str,
+        custom_id: str,
+        values: list[str] | None = None,
     ) -> Json:
         body = {
             "user": user,
@@ -185,9 +212,9 @@ class Driver:
         return dict(await self.request("GET", f"/interactions/{interaction_id}"))
 
     async def wait_interaction(
-        self, interaction_id: int | str, predicate: Callable[[Json], bool], *, timeout: float = 5.0
+        self, interaction_id: int | str, predicate: Callable[[Json], bool], *, within: float = 5.0
     ) -> Json:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             view = await self.interaction(interaction_id)
             if predicate(view):
@@ -208,17 +235,26 @@ class Driver:
         return dict(await self.request("PATCH", "/ratelimits", body))
 
     async def drop_gateway(self, user: str) -> int:
-        return int((await self.request("POST", "/faults/gateway", {"user": user, "action": "drop"}))["affected"])
+        return int(
+            (await self.request("POST", "/faults/gateway", {"user": user, "action": "drop"}))["affected"]
+        )
 
     async def reconnect_gateway(self, user: str) -> int:
-        return int((await self.request("POST", "/faults/gateway", {"user": user, "action": "reconnect"}))["affected"])
+        return int(
+            (await self.request("POST", "/faults/gateway", {"user": user, "action": "reconnect"}))["affected"]
+        )
 
     async def invalidate_gateway(self, user: str) -> int:
         body = {"user": user, "action": "invalidate"}
         return int((await self.request("POST", "/faults/gateway", body))["affected"])
 
     async def http_faults(
-        self, *, delay_s: float | None = None, delay_count: int = 1, error_status: int = 500, error_count: int = 0
+        self,
+        *,
+        delay_s: float | None = None,
+        delay_count: int = 1,
+        error_status: int = 500,
+        error_count: int = 0,
     ) -> Json:
         body: Json = {}
         if delay_s is not None:
@@ -227,5 +263,5 @@ class Driver:
             body["errors"] = {"status": error_status, "count": error_count}
         return dict(await self.request("POST", "/faults/http", body))
 
-    async def events(self, user: str, *, after: int = 0, timeout: float = 0) -> Json:
-        return dict(await self.request("GET", "/events", user=user, after=after, timeout=timeout))
+    async def events(self, user: str, *, after: int = 0, wait_s: float = 0) -> Json:
+        return dict(await self.request("GET", "/events", user=user, after=after, timeout=wait_s))

@@ -23,9 +23,7 @@ def check_message(body: dict[str, Any], *, has_files: bool, creating: bool) -> N
         if not isinstance(content, str):
             raise form_error("content", "BASE_TYPE_STRING", "Must be a string.")
         if len(content) > MAX_CONTENT:
-            raise form_error(
-                "content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length."
-            )
+            raise form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
     embeds = body.get("embeds") or []
     _check_embeds(embeds)
     _check_components(body.get("components") or [])

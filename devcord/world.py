@@ -353,7 +353,9 @@ class World:
             wants_everyone and bool(perms & P.MENTION_EVERYONE) and (parse is None or "everyone" in parse)
         )
 
-    def edit_message(self, msg: Message, editor_id: int, body: Json, attachments: list[Attachment] | None) -> Message:
+    def edit_message(
+        self, msg: Message, editor_id: int, body: Json, attachments: list[Attachment] | None
+    ) -> Message:
         if msg.author_id != editor_id and not msg.flags & EPHEMERAL and msg.webhook_id is None:
             raise ApiError(403, CANNOT_EDIT_OTHERS_MESSAGE, "Cannot edit a message authored by another user")
         msg.history.append(msg.snapshot())
@@ -415,7 +417,7 @@ class World:
             )
         return channel
 
-    def update_channel(self, channel: Channel, change: Callable[[Channel], None]) -> Channel:
+    def update_channel(self, channel: Channel, change: Callable[[Channel], object]) -> Channel:
         before = self.viewers(channel)
         change(channel)
         after = self.viewers(channel)

@@ -26,11 +26,11 @@ def intents(*, members: bool = False, message_content: bool = True) -> discord.I
 
 
 @contextlib.asynccontextmanager
-async def running(client: ClientT, name: str, *, timeout: float = 5.0) -> AsyncIterator[ClientT]:
+async def running(client: ClientT, name: str, *, within: float = 5.0) -> AsyncIterator[ClientT]:
     """Start `client` with the bot's token and yield once READY has been dispatched."""
     task = asyncio.create_task(client.start(TOKENS[name]))
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not client.is_ready():
                 if task.done():
                     task.result()
@@ -63,8 +63,8 @@ class Recorder(discord.Client):
         self.raw_edits.append(payload)
         self.arrived.set()
 
-    async def wait_for_content(self, text: str, timeout: float = 5.0) -> discord.Message:
-        async with asyncio.timeout(timeout):
+    async def wait_for_content(self, text: str, within: float = 5.0) -> discord.Message:
+        async with asyncio.timeout(within):
             while True:
                 for message in self.seen:
                     if message.content == text:
