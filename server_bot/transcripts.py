@@ -2,7 +2,8 @@
 
 Keys: `transcripts/{session_id}/transcript.json` and `transcripts/{session_id}/transcript.md`; the
 transcripts table remembers them so each ended session is saved once. The Markdown may be posted to or
-opened from Discord, so `@everyone` / `@here` are neutralised with a full-width at sign.
+opened from Discord, so `@everyone` / `@here` are neutralised with a full-width at sign
+(`shared.mentions.neutralise_mentions`, the same rewrite every bot message gets).
 """
 
 from __future__ import annotations
@@ -15,24 +16,17 @@ from datetime import datetime
 from server_bot.db import Repository, SessionInfo, TranscriptInfo, Turn
 from server_bot.objects import ObjectStore
 from shared.log import get_logger
+from shared.mentions import neutralise_mentions
 
 log = get_logger(__name__)
 
 FORMAT = "meatlizard-transcript/1"
-_MASS_MENTIONS = {"@everyone": "＠everyone", "@here": "＠here"}
 
 
 def transcript_keys(session_id: uuid.UUID) -> tuple[str, str]:
     """(json_key, md_key) for a session."""
     base = f"transcripts/{session_id}/transcript"
     return f"{base}.json", f"{base}.md"
-
-
-def neutralise_mentions(text: str) -> str:
-    """Make mass mentions inert: Discord pings nobody for a full-width at sign."""
-    for mention, inert in _MASS_MENTIONS.items():
-        text = text.replace(mention, inert)
-    return text
 
 
 def render_json(session: SessionInfo, turns: Sequence[Turn]) -> bytes:

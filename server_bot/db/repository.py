@@ -47,6 +47,7 @@ from server_bot.db.records import (
     ViolationInfo,
 )
 from server_bot.db.sealing import StorageSealer, excerpt_context, message_context, system_prompt_context
+from shared.audit import AuditRecord
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -427,6 +428,40 @@ class Repository:
             return {r.name: ToggleInfo(r.name, r.enabled, r.updated_at, r.updated_by) for r in rows}
 
     # ---- sealing and conversion --------------------------------------------------------------------
+
+    # ---- used by the bot's conversation flow, audit log and /health ---------------------------------
+
+    async def drop_last_reply(self, session_id: uuid.UUID) -> bool:
+        """Forget the newest turn if it is the assistant's (Regenerate replaces it); True if one went."""
+        query = select(Message).where(Message.session_id == session_id).order_by(Message.id.desc()).limit(1)
+        async with self._sessionmaker.begin() as db:
+            last = await db.scalar(query)
+            if last is None or last.role != Role.ASSISTANT.value:
+                return False
+            await db.delete(last)
+        return True
+
+    async def audit_sink(self, record: AuditRecord) -> None:
+        """An `AuditLog` sink: the same structured record, into the audit_events table."""
+        await self.add_audit_event(
+            record.event,
+            success=record.success,
+            level=record.level.value,
+            command=record.command,
+            user_id=record.user_id,
+            channel_id=record.channel_id,
+            latency_ms=record.latency_ms,
+            at=record.timestamp,
+        )
+
+    async def health(self) -> tuple[bool, str]:
+        """A `shared.health` check: the database answers a trivial query."""
+        try:
+            async with self._sessionmaker() as db:
+                await db.execute(select(1))
+        except Exception as exc:
+            return False, type(exc).__name__
+        return True, "ok"
 
     def _seal_prompt(self, session_id: uuid.UUID, prompt: str | None) -> bytes | None:
         return None if prompt is None else self._sealer.seal(prompt, system_prompt_context(session_id))

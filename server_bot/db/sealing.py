@@ -5,10 +5,10 @@ deliberately a different key from the relay key: a leaked database dump plus a l
 reveals nothing, and rotating one never touches the other.
 
 Blob layout (bytes): ``version(1) | key_id(4) | nonce(12) | ciphertext+tag``.
-The key id is derived from the key itself, so previous keys (`STORAGE_ENCRYPTION_PREVIOUS_KEYS`,
-comma-separated) keep opening old rows after a rotation without any bookkeeping. The associated data
-binds each blob to its row's identity (e.g. session id and role): ciphertext copied into another row
-fails to open instead of showing up in the wrong conversation.
+The key id is derived from the key itself, so previous keys (`STORAGE_PREVIOUS_KEYS`, comma-separated)
+keep opening old rows after a rotation without any bookkeeping, as the relay's `KeyRing` does. The
+associated data binds each blob to its row's identity (e.g. session id and role): ciphertext copied into
+another row fails to open instead of showing up in the wrong conversation.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from server_bot.db.errors import SealingError, StorageKeyError, UnknownStorageKey
+from shared.config import StorageSettings, split_keys
 from shared.log import get_logger
 
 log = get_logger(__name__)
 
 CURRENT_KEY_ENV = "STORAGE_ENCRYPTION_KEY"
-PREVIOUS_KEYS_ENV = "STORAGE_ENCRYPTION_PREVIOUS_KEYS"
+PREVIOUS_KEYS_ENV = "STORAGE_PREVIOUS_KEYS"
+RELAY_KEY_ENV = "PAYLOAD_ENCRYPTION_KEY"
 
 _VERSION = 1
 _KEY_ID_LEN = 4
@@ -57,8 +59,8 @@ class StorageSealer:
     """Seals and opens stored text under the current storage key; opens with previous keys too."""
 
     def __init__(self, current: bytes, previous: Iterable[bytes] = ()) -> None:
-        if len(current) != 32:
-            raise StorageKeyError(f"{CURRENT_KEY_ENV} must be a 256-bit key")
+        if len(current) != 32 or current == bytes(32):
+            raise StorageKeyError(f"{CURRENT_KEY_ENV} must be a random 256-bit key")
         self._current_id = key_id_of(current)
         self._current = AESGCM(current)
         self._keys: dict[bytes, AESGCM] = {self._current_id: self._current}
@@ -74,22 +76,21 @@ class StorageSealer:
         return cls(current, previous)
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, relay_key_hex: str | None = None
-    ) -> StorageSealer:
-        """Build from `STORAGE_ENCRYPTION_KEY` (+ optional previous keys).
+    def from_settings(cls, settings: StorageSettings, relay_key_hex: str | None = None) -> StorageSealer:
+        """Build from the validated `StorageSettings`; refuses a storage key equal to the relay key."""
+        current_hex = settings.storage_encryption_key.get_secret_value()
+        _refuse_relay_key(current_hex, relay_key_hex)
+        return cls.from_hex(current_hex, split_keys(settings.storage_previous_keys))
 
-        Passing the relay key makes start-up refuse a storage key equal to it.
-        """
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSealer:
+        """Build from `STORAGE_ENCRYPTION_KEY` and `STORAGE_PREVIOUS_KEYS`; refuses the relay's key."""
         env = os.environ if environ is None else environ
         current_hex = env.get(CURRENT_KEY_ENV)
         if not current_hex:
             raise StorageKeyError(f"{CURRENT_KEY_ENV} is not set")
-        previous_hex = env.get(PREVIOUS_KEYS_ENV, "").split(",")
-        sealer = cls.from_hex(current_hex, previous_hex)
-        if relay_key_hex is not None and current_hex.strip().lower() == relay_key_hex.strip().lower():
-            raise StorageKeyError(f"{CURRENT_KEY_ENV} must differ from the relay key")
-        return sealer
+        _refuse_relay_key(current_hex, env.get(RELAY_KEY_ENV))
+        return cls.from_hex(current_hex, env.get(PREVIOUS_KEYS_ENV, "").split(","))
 
     @property
     def key_id(self) -> bytes:
@@ -120,6 +121,12 @@ class StorageSealer:
     def needs_reseal(self, blob: bytes) -> bool:
         """True when the blob was sealed under a previous key (a rotation job may re-seal it)."""
         return blob[1:_HEADER_LEN] != self._current_id
+
+
+def _refuse_relay_key(current_hex: str, relay_key_hex: str | None) -> None:
+    # One key for both jobs would make a relay-key leak also a leak of every stored conversation.
+    if relay_key_hex and current_hex.strip().lower() == relay_key_hex.strip().lower():
+        raise StorageKeyError(f"{CURRENT_KEY_ENV} must differ from the relay key ({RELAY_KEY_ENV})")
 
 
 def _aad(header: bytes, context: bytes) -> bytes:
