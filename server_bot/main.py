@@ -7,7 +7,6 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
 
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.db.engine import create_engine, create_sessionmaker
@@ -113,4 +112,4 @@ def main() -> None:
     except ConfigError as exc:
         print(f"server-bot: {exc}", file=sys.stderr)  # noqa: T201 — before logging matters
         raise SystemExit(2) from None
-    asyncio.run(run(cast(ServerSettings, settings)))
+    asyncio.run(run(settings))

@@ -1,0 +1,176 @@
+"""The whole product on one machine: devcord, the server-bot and the client-bot in one event loop.
+
+Used by `meatlizard demo`, the end-to-end tests and the relay benchmark. This launcher is the only code
+that imports both bots (and devcord); each bot still reaches devcord only through its configured URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from client_bot.bot import ClientBot
+from client_bot.engine import Engine
+from devcord import Devcord
+from devcord.testing import Driver
+from server_bot.bot import ServerBot
+from server_bot.main import ServerSettings, server_context
+from shared import discord_endpoints
+from shared.config import (
+    ChatSettings,
+    ClientBotSettings,
+    DiscordSettings,
+    RelaySettings,
+    ServerBotSettings,
+    StorageSettings,
+)
+from shared.envelope import generate_key_hex
+from shared.log import get_logger
+
+log = get_logger(__name__)
+
+# The demo scenario's bot tokens (devcord/scenarios/demo.yaml); local use only.
+SERVER_BOT_TOKEN = "devcord-server-bot-token"  # noqa: S105 — devcord-only, in the scenario file
+CLIENT_BOT_TOKEN = "devcord-client-bot-token"  # noqa: S105
+
+
+@dataclass
+class StackOptions:
+    """What differs between the demo, the embedded tests and the production-backend tests."""
+
+    workdir: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    s3: dict[str, str] | None = None  # endpoint_url, bucket (credentials from the environment)
+    reply_timeout_s: float = 30.0
+    prompt_keep_s: float = 600.0
+    heartbeat_interval_s: float = 20.0
+    chat: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    devcord: Devcord
+    driver: Driver
+    server: ServerBot
+    client: ClientBot | None
+    settings: ServerSettings
+    client_settings: tuple[DiscordSettings, RelaySettings, ClientBotSettings]
+    engine: Engine
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    @property
+    def relay_channel_id(self) -> int:
+        link = self.server.ctx.hub.link
+        assert link is not None
+        return link.channel.id
+
+    async def stop_client(self) -> None:
+        """Take the client-bot offline (as if the GPU host went away)."""
+        if self.client is not None:
+            await self.client.close()
+            await _finish(self._tasks.pop("client-bot"))
+            self.client = None
+
+    async def start_client(self) -> None:
+        """Bring a fresh client-bot online (the engine is reused, as a restarted host would reload it)."""
+        discord_settings, relay, _ = self.client_settings
+        self.client = ClientBot(discord_settings, relay, self.engine)
+        started = self.client.start(CLIENT_BOT_TOKEN)
+        self._tasks["client-bot"] = asyncio.create_task(started, name="client-bot")
+        await _until(lambda: self.client is not None and self.client.relay is not None, "client-bot relay")
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait_for(task, 10)
+
+
+async def _until(condition: Any, what: str, limit_s: float = 15.0) -> None:
+    async with asyncio.timeout(limit_s):
+        # Polling: the conditions belong to discord.py clients that expose no event to wait on.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    log.debug("%s is up", what)
+
+
+async def _ids(driver: Driver) -> tuple[int, int, int]:
+    state = await driver.state()
+    guild = int(state["guilds"][0]["id"])
+    return guild, await driver.user_id("server-bot"), await driver.user_id("client-bot")
+
+
+def build_settings(devcord: Devcord, ids: tuple[int, int, int], options: StackOptions) -> ServerSettings:
+    guild_id, server_id, client_id = ids
+    discord_settings = DiscordSettings(
+        api_base=devcord.api_base,
+        gateway_url=devcord.gateway_url,
+        guild_id=guild_id,
+        server_bot_user_id=server_id,
+        client_bot_user_id=client_id,
+    )
+    relay = RelaySettings(
+        payload_encryption_key=generate_key_hex(), relay_heartbeat_interval_s=options.heartbeat_interval_s
+    )
+    s3 = options.s3 or {}
+    storage = StorageSettings(
+        database_url=options.database_url or f"sqlite+aiosqlite:///{options.workdir / 'meatlizard.db'}",
+        storage_encryption_key=generate_key_hex(),
+        object_store_dir=options.workdir / "objects",
+        audit_log_file=options.workdir / "audit.log",
+        redis_url=options.redis_url,
+        s3_endpoint_url=s3.get("endpoint_url"),
+        s3_bucket=s3.get("bucket"),
+    )
+    server = ServerBotSettings(
+        token=SERVER_BOT_TOKEN,
+        health_port=0,
+        reply_timeout_s=options.reply_timeout_s,
+        prompt_keep_s=options.prompt_keep_s,
+    )
+    return ServerSettings(discord_settings, relay, server, ChatSettings(**options.chat), storage)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions) -> AsyncIterator[Stack]:
+    """Start both bots against a running devcord; yield once both are relaying; stop them afterwards."""
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    async with Driver(devcord.base_url) as driver:
+        settings = build_settings(devcord, await _ids(driver), options)
+        discord_endpoints.apply(settings.discord)
+        client_settings = (
+            settings.discord,
+            settings.relay,
+            ClientBotSettings(token=CLIENT_BOT_TOKEN, health_port=0),
+        )
+        async with server_context(settings) as ctx:
+            server = ServerBot(ctx)
+            stack = Stack(devcord, driver, server, None, settings, client_settings, engine)
+            started = server.start(SERVER_BOT_TOKEN)
+            stack._tasks["server-bot"] = asyncio.create_task(started, name="server-bot")
+            try:
+                await _until(lambda: ctx.hub.link is not None, "server-bot relay")
+                await stack.start_client()
+                await _until(ctx.hub.client_online, "first heartbeat")
+                yield stack
+            finally:
+                await stack.stop_client()
+                await server.close()
+                await _finish(stack._tasks.pop("server-bot"))
+
+
+@contextlib.asynccontextmanager
+async def running_devcord(port: int = 0, scenario: Any = None) -> AsyncIterator[Devcord]:
+    from devcord.testing import demo_scenario  # noqa: PLC0415
+
+    server = Devcord(scenario if scenario is not None else demo_scenario())
+    await server.start(os.environ.get("DEVCORD_HOST", "127.0.0.1"), port)
+    try:
+        yield server
+    finally:
+        await server.stop()
