@@ -8,7 +8,14 @@ import sys
 from client_bot.bot import ClientBot
 from client_bot.engine import Engine, EngineConfig, LlamaEngine
 from shared import discord_endpoints
-from shared.config import ClientBotSettings, ConfigError, DiscordSettings, ModelSettings, RelaySettings, load_all
+from shared.config import (
+    ClientBotSettings,
+    ConfigError,
+    DiscordSettings,
+    ModelSettings,
+    RelaySettings,
+    load_all,
+)
 from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
@@ -44,7 +51,7 @@ def main() -> None:
             DiscordSettings, RelaySettings, ClientBotSettings, ModelSettings
         )
     except ConfigError as exc:
-        print(f"client-bot: {exc}", file=sys.stderr)  # noqa: T201 — before logging matters
+        print(f"client-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     assert isinstance(model, ModelSettings)
     asyncio.run(run(discord_settings, relay, client, llama_engine(model)))  # type: ignore[arg-type]

@@ -110,6 +110,6 @@ def main() -> None:
     try:
         settings = ServerSettings.from_env()
     except ConfigError as exc:
-        print(f"server-bot: {exc}", file=sys.stderr)  # noqa: T201 — before logging matters
+        print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run(settings))
