@@ -54,6 +54,14 @@ class Recorder(discord.Client):
         self.edits: list[tuple[discord.Message, discord.Message]] = []
         self.raw_edits: list[discord.RawMessageUpdateEvent] = []
         self.arrived = asyncio.Event()
+        self.resumed = 0
+        self.readies = 0
+
+    async def on_ready(self) -> None:
+        self.readies += 1
+
+    async def on_resumed(self) -> None:
+        self.resumed += 1
 
     async def on_message(self, message: discord.Message) -> None:
         self.seen.append(message)

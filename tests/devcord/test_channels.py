@@ -14,7 +14,9 @@ from tests.devcord.bots import Recorder, intents, running
 pytestmark = pytest.mark.e2e
 
 
-async def test_private_channel_with_overwrites_is_visible_only_to_granted(devcord: Devcord, driver: Driver) -> None:
+async def test_private_channel_with_overwrites_is_visible_only_to_granted(
+    devcord: Devcord, driver: Driver
+) -> None:
     async with running(Recorder(intents=intents(members=True)), "server-bot") as bot:
         (guild,) = bot.guilds
         alice = discord.utils.get(guild.members, name="alice")
@@ -26,7 +28,9 @@ async def test_private_channel_with_overwrites_is_visible_only_to_granted(devcor
         }
         channel = await guild.create_text_channel("alice-private", overwrites=overwrites)
         assert channel.permissions_for(guild.me).view_channel
-        visible_to = {name: [c["name"] for c in await driver.visible_channels(name)] for name in ("alice", "bob")}
+        visible_to = {
+            name: [c["name"] for c in await driver.visible_channels(name)] for name in ("alice", "bob")
+        }
         assert "alice-private" in visible_to["alice"]
         assert "alice-private" not in visible_to["bob"]
         with pytest.raises(DriverError) as denied:
@@ -51,7 +55,9 @@ async def test_bot_without_manage_channels_cannot_create_channels(devcord: Devco
         assert refused.value.code == 50013
 
 
-async def test_bot_that_cannot_view_a_channel_gets_none_of_its_events(devcord: Devcord, driver: Driver) -> None:
+async def test_bot_that_cannot_view_a_channel_gets_none_of_its_events(
+    devcord: Devcord, driver: Driver
+) -> None:
     async with running(Recorder(), "rogue-bot") as rogue, running(Recorder(), "client-bot") as client:
         await driver.post("general", "alice", "public")
         await client.wait_for_content("public")
