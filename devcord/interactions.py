@@ -376,6 +376,7 @@ class Interactions:
         kind = int(body.get("type") or 0)
         data = body.get("data") or {}
         resource = self._apply_callback(interaction, kind, data, files or [])
+        self._announce(interaction)
         if request.query.get("with_response", "").lower() not in ("1", "true"):
             return no_content()
         return json_response(self._callback_response(interaction, kind, resource))
@@ -467,6 +468,7 @@ class Interactions:
             flags = int(body.get("flags") or 0) & (EPHEMERAL | (1 << 2) | (1 << 12))
             msg = self._respond_message(interaction, body, files or [], flags)
         interaction.followups.append(msg)
+        self._announce(interaction)
         if request.query.get("wait", "").lower() in ("1", "true"):
             return json_response(self.world.message_payload(msg))
         return no_content()
@@ -482,15 +484,26 @@ class Interactions:
         body, files = await read_message_body(request, self.world.ids)
         check_message(body, has_files=bool(files), creating=False)
         self.world.edit_message(msg, msg.author_id, body, merge_attachments(msg, body, files))
+        self._announce(interaction)
         return json_response(self.world.message_payload(msg))
 
     async def delete_webhook_message(self, request: web.Request) -> web.Response:
         interaction = self._by_token(request)
         msg = self._webhook_message(interaction, request.match_info["message_id"])
         self.world.delete_message(msg)
+        self._announce(interaction)
         return no_content()
 
     # -- what the invoking user saw ------------------------------------------------------------------
+
+    def _announce(self, interaction: Interaction) -> None:
+        """Tell the invoking user's event feed (never a gateway: people have none) what they now see."""
+        self.world.emit(
+            "INTERACTION_UPDATE",
+            self.view(interaction),
+            guild_id=interaction.channel.guild_id,
+            viewers={interaction.user_id},
+        )
 
     def view(self, interaction: Interaction) -> Json:
         """The interaction as its user experienced it, ephemeral messages included."""

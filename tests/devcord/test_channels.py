@@ -21,7 +21,7 @@ async def test_private_channel_with_overwrites_is_visible_only_to_granted(
         (guild,) = bot.guilds
         alice = discord.utils.get(guild.members, name="alice")
         assert alice is not None and guild.me is not None
-        overwrites: dict[discord.Role | discord.Member, discord.PermissionOverwrite] = {
+        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
             guild.default_role: discord.PermissionOverwrite(view_channel=False),
             alice: discord.PermissionOverwrite(view_channel=True, send_messages=True),
             guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True),

@@ -131,3 +131,11 @@ async def test_late_response_is_an_unknown_interaction(devcord: Devcord, driver:
         await asyncio.sleep(0.3)
         view = await driver.interaction(started["id"])
         assert view["response_type"] is None
+
+
+async def test_invoker_feed_carries_the_ephemeral_reply(devcord: Devcord, driver: Driver) -> None:
+    async with running(CommandBot(), "server-bot"):
+        started = await driver.command("bob", "general", "secret")
+        await driver.wait_interaction(started["id"], lambda v: v["original"] is not None)
+        updates = [e for e in (await driver.events("bob"))["events"] if e["t"] == "INTERACTION_UPDATE"]
+        assert updates[-1]["d"]["original"]["content"] == "only for bob"
