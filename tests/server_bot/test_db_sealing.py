@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from server_bot.db.errors import SealingError, StorageKeyError, UnknownStorageKey
 from server_bot.db.sealing import (
@@ -14,6 +15,7 @@ from server_bot.db.sealing import (
     message_context,
     system_prompt_context,
 )
+from shared.config import StorageSettings
 
 SESSION = uuid.uuid4()
 OTHER_SESSION = uuid.uuid4()
@@ -116,3 +118,15 @@ def test_storage_key_equal_to_the_relay_key_is_refused() -> None:
     env = {"STORAGE_ENCRYPTION_KEY": key_hex, "PAYLOAD_ENCRYPTION_KEY": key_hex.upper()}
     with pytest.raises(StorageKeyError, match="differ from the relay key"):
         StorageSealer.from_env(env)
+
+
+def test_keys_load_from_the_validated_storage_settings() -> None:
+    old_hex, new_hex = os.urandom(32).hex(), os.urandom(32).hex()
+    context = message_context(SESSION, "user")
+    blob = StorageSealer.from_hex(old_hex).seal("hello", context)
+    settings = StorageSettings(
+        storage_encryption_key=SecretStr(new_hex), storage_previous_keys=SecretStr(old_hex)
+    )
+    assert StorageSealer.from_settings(settings).open(blob, context) == "hello"
+    with pytest.raises(StorageKeyError):
+        StorageSealer.from_settings(settings, relay_key_hex=new_hex)

@@ -65,7 +65,7 @@ async def test_one_open_session_per_user_is_a_partial_unique_index(database_url:
 
     def index(connection: Connection) -> dict[str, Any]:
         indexes = inspect(connection).get_indexes("chat_sessions")
-        return next(i for i in indexes if i["name"] == "uq_chat_sessions_one_open_per_owner")
+        return dict(next(i for i in indexes if i["name"] == "uq_chat_sessions_one_open_per_owner"))
 
     found = await _run(database_url, index)
     assert found["unique"] and found["column_names"] == ["owner_id"]
