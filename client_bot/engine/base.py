@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self
@@ -41,7 +41,7 @@ class Engine(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     def submit(self, request: GenerationRequest) -> Generation: ...
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]: ...
+    def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]: ...
     def cancel(self, request_id: str) -> bool: ...
     def stats(self) -> EngineStats: ...
 
@@ -144,8 +144,12 @@ class QueuedEngine:
         self._wake()
         return generation
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
-        """Deltas, then the result. Breaking out of the loop early cancels the request."""
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
+        """Deltas, then the result.
+
+        Closing the generator early (`aclose()`, or the garbage collector after a `break`) cancels the
+        request, so an abandoned stream never keeps the model busy.
+        """
         generation = self.submit(request)
         try:
             async for event in generation.events():
