@@ -104,6 +104,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.BigInteger(), nullable=True),
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=True),
+        sa.Column("detail", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_audit_events"),
     )
     op.create_index("ix_audit_events_at", "audit_events", ["at"])

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -25,6 +26,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite connections get WAL, foreign keys and a busy timeout."""
     if is_sqlite(url):
+        _make_sqlite_folder(url)
         engine = create_async_engine(url, **kwargs)
         _tune_sqlite(engine)
     else:
@@ -36,6 +38,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: rows read in a transaction stay usable after it commits (no lazy IO in async).
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _make_sqlite_folder(url: str) -> None:
+    # SQLite creates the file but not its folder; the default `var/meatlizard.db` lives in a fresh `var/`.
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -159,6 +159,8 @@ class AuditEvent(Base):
     channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     success: Mapped[bool] = mapped_column(Boolean)
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A short machine code (shared.audit's CODE_PATTERN), e.g. an exception class; never free text.
+    detail: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ModerationViolation(Base):

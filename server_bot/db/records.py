@@ -81,6 +81,7 @@ class AuditEventInfo:
     channel_id: int | None
     success: bool
     latency_ms: float | None
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)

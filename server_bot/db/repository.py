@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server_bot.db.errors import (
@@ -250,6 +250,23 @@ class Repository:
         """The conversation as (role, text) pairs, oldest first — what the relay sends to the model."""
         return [(turn.role, turn.text) for turn in await self.turns(session_id)]
 
+    async def drop_last_reply(self, session_id: uuid.UUID) -> int:
+        """Forget the assistant turns after the last user turn (to answer it again); returns how many."""
+        async with self._sessionmaker.begin() as db:
+            await _open_session_row(db, session_id)
+            last_prompt = await db.scalar(
+                select(func.max(Message.id)).where(
+                    Message.session_id == session_id, Message.role == Role.USER.value
+                )
+            )
+            query = delete(Message).where(
+                Message.session_id == session_id, Message.role == Role.ASSISTANT.value
+            )
+            if last_prompt is not None:
+                query = query.where(Message.id > last_prompt)
+            result = await db.execute(query)
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def reset_history(self, session_id: uuid.UUID) -> int:
         """Forget the session's turns (the session stays open); returns how many were deleted."""
         async with self._sessionmaker.begin() as db:
@@ -292,6 +309,7 @@ class Repository:
         user_id: int | None = None,
         channel_id: int | None = None,
         latency_ms: float | None = None,
+        detail: str | None = None,
         at: datetime | None = None,
     ) -> None:
         """Record one bot action. There is deliberately no parameter for message text."""
@@ -306,8 +324,23 @@ class Repository:
                     channel_id=channel_id,
                     success=success,
                     latency_ms=latency_ms,
+                    detail=detail,
                 )
             )
+
+    async def audit_sink(self, record: AuditRecord) -> None:
+        """An `shared.audit.AuditLog` sink: the audit table mirrors the audit file."""
+        await self.add_audit_event(
+            record.event,
+            success=record.success,
+            level=record.level.value,
+            command=record.command,
+            user_id=record.user_id,
+            channel_id=record.channel_id,
+            latency_ms=record.latency_ms,
+            detail=record.detail,
+            at=record.timestamp,
+        )
 
     async def recent_audit_events(self, limit: int = 100, user_id: int | None = None) -> list[AuditEventInfo]:
         """Newest first."""
@@ -315,12 +348,7 @@ class Repository:
         if user_id is not None:
             query = query.where(AuditEvent.user_id == user_id)
         async with self._sessionmaker() as db:
-            return [
-                AuditEventInfo(
-                    r.at, r.level, r.event, r.command, r.user_id, r.channel_id, r.success, r.latency_ms
-                )
-                for r in await db.scalars(query)
-            ]
+            return [_audit_event_info(row) for row in await db.scalars(query)]
 
     async def add_violation(
         self,
@@ -427,41 +455,18 @@ class Repository:
             rows = await db.scalars(select(AdminToggle).order_by(AdminToggle.name))
             return {r.name: ToggleInfo(r.name, r.enabled, r.updated_at, r.updated_by) for r in rows}
 
-    # ---- sealing and conversion --------------------------------------------------------------------
-
-    # ---- used by the bot's conversation flow, audit log and /health ---------------------------------
-
-    async def drop_last_reply(self, session_id: uuid.UUID) -> bool:
-        """Forget the newest turn if it is the assistant's (Regenerate replaces it); True if one went."""
-        query = select(Message).where(Message.session_id == session_id).order_by(Message.id.desc()).limit(1)
-        async with self._sessionmaker.begin() as db:
-            last = await db.scalar(query)
-            if last is None or last.role != Role.ASSISTANT.value:
-                return False
-            await db.delete(last)
-        return True
-
-    async def audit_sink(self, record: AuditRecord) -> None:
-        """An `AuditLog` sink: the same structured record, into the audit_events table."""
-        await self.add_audit_event(
-            record.event,
-            success=record.success,
-            level=record.level.value,
-            command=record.command,
-            user_id=record.user_id,
-            channel_id=record.channel_id,
-            latency_ms=record.latency_ms,
-            at=record.timestamp,
-        )
+    # ---- health ------------------------------------------------------------------------------------
 
     async def health(self) -> tuple[bool, str]:
-        """A `shared.health` check: the database answers a trivial query."""
+        """A `shared.health` check: can we run a query? The detail names an error's class, never its text."""
         try:
             async with self._sessionmaker() as db:
                 await db.execute(select(1))
-        except Exception as exc:
-            return False, type(exc).__name__
+        except (SQLAlchemyError, OSError) as exc:
+            return False, exc.__class__.__name__
         return True, "ok"
+
+    # ---- sealing and conversion --------------------------------------------------------------------
 
     def _seal_prompt(self, session_id: uuid.UUID, prompt: str | None) -> bytes | None:
         return None if prompt is None else self._sealer.seal(prompt, system_prompt_context(session_id))
@@ -526,3 +531,17 @@ def _user_info(user: User) -> UserInfo:
 
 def _transcript_info(row: Transcript) -> TranscriptInfo:
     return TranscriptInfo(row.session_id, row.json_key, row.md_key, row.created_at)
+
+
+def _audit_event_info(row: AuditEvent) -> AuditEventInfo:
+    return AuditEventInfo(
+        row.at,
+        row.level,
+        row.event,
+        row.command,
+        row.user_id,
+        row.channel_id,
+        row.success,
+        row.latency_ms,
+        row.detail,
+    )

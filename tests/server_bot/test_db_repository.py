@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,9 @@ from server_bot.db import (
     StorageSealer,
     create_engine,
     create_sessionmaker,
+    upgrade_to_head,
 )
+from shared.audit import AuditRecord
 
 DEFAULTS = SessionSettings(system_prompt="You are a lizard.", temperature=0.7, max_tokens=256)
 ALICE, BOB = 111111111111111111, 922337203685477580  # real-sized snowflakes
@@ -256,3 +259,54 @@ async def test_toggles_default_until_set_and_remember_who_set_them(repo: Reposit
     info = await repo.set_toggle("maintenance", False, updated_by=BOB)
     assert not info.enabled and info.updated_by == BOB
     assert list(await repo.all_toggles()) == ["maintenance"]
+
+
+async def test_drop_last_reply_forgets_only_the_answer_to_the_last_prompt(repo: Repository) -> None:
+    session = await repo.open_session(ALICE, GUILD, 1, DEFAULTS)
+    await repo.add_message(session.id, Role.USER, "first")
+    await repo.add_message(session.id, Role.ASSISTANT, "answer one")
+    await repo.add_message(session.id, Role.USER, "second")
+    assert await repo.drop_last_reply(session.id) == 0  # no answer yet: nothing to drop
+    await repo.add_message(session.id, Role.ASSISTANT, "answer two")
+    assert await repo.drop_last_reply(session.id) == 1
+    assert await repo.history(session.id) == [
+        (Role.USER, "first"),
+        (Role.ASSISTANT, "answer one"),
+        (Role.USER, "second"),
+    ]
+
+
+async def test_audit_log_records_reach_the_audit_table(repo: Repository) -> None:
+    record = AuditRecord.create(
+        "command", success=False, command="chat.start", user_id=ALICE, latency_ms=3.5, detail="exc:timeout"
+    )
+    await repo.audit_sink(record)
+    (event,) = await repo.recent_audit_events()
+    assert (event.event, event.command, event.success, event.detail) == (
+        "command",
+        "chat.start",
+        False,
+        "exc:timeout",
+    )
+    assert event.level == "warning" and event.at == record.timestamp
+
+
+async def test_health_check_reports_a_working_database(repo: Repository) -> None:
+    assert await repo.health() == (True, "ok")
+
+
+async def test_health_check_reports_an_unreachable_database() -> None:
+    engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none", connect_args={"timeout": 2})
+    repo = Repository(create_sessionmaker(engine), StorageSealer(os.urandom(32)))
+    ok, detail = await repo.health()
+    await engine.dispose()
+    assert not ok and detail and "nobody" not in detail
+
+
+async def test_sqlite_database_folder_is_created(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'nested' / 'bot.db'}"
+    await upgrade_to_head(url)
+    engine = create_engine(url)
+    repo = Repository(create_sessionmaker(engine), StorageSealer(os.urandom(32)))
+    assert await repo.health() == (True, "ok")
+    await engine.dispose()
