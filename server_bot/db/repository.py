@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -207,11 +207,17 @@ class Repository:
         return self._session_info(row)
 
     async def list_ended_sessions_without_transcript(self, limit: int = 100) -> list[SessionInfo]:
-        """Ended sessions still waiting for their transcript, oldest first."""
+        """Ended sessions still waiting for their final transcript, oldest first.
+
+        A transcript saved while the session was still open (`/chat transcript`) does not count.
+        """
         query = (
             select(ChatSession)
             .outerjoin(Transcript, Transcript.session_id == ChatSession.id)
-            .where(ChatSession.status == SessionStatus.ENDED.value, Transcript.id.is_(None))
+            .where(
+                ChatSession.status == SessionStatus.ENDED.value,
+                or_(Transcript.id.is_(None), Transcript.created_at < ChatSession.ended_at),
+            )
             .order_by(ChatSession.ended_at, ChatSession.id)
             .limit(limit)
         )

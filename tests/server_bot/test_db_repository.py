@@ -189,6 +189,15 @@ async def test_ended_sessions_without_transcript_are_listed_until_recorded(repo:
     assert await repo.get_transcript(still_open.id) is None
 
 
+async def test_transcript_saved_before_the_end_does_not_count_as_final(repo: Repository) -> None:
+    session = await repo.open_session(ALICE, GUILD, 1, DEFAULTS)
+    await repo.record_transcript(session.id, "t/a.json", "t/a.md")
+    await repo.end_session(session.id)
+    assert [s.id for s in await repo.list_ended_sessions_without_transcript()] == [session.id]
+    await repo.record_transcript(session.id, "t/a.json", "t/a.md")
+    assert await repo.list_ended_sessions_without_transcript() == []
+
+
 async def test_ban_and_suspension_block_a_user(repo: Repository) -> None:
     now = datetime.now(UTC)
     banned = await repo.ban_user(ALICE)
