@@ -20,6 +20,7 @@ from devcord import Devcord
 from devcord.testing import Driver
 from server_bot.bot import ServerBot
 from server_bot.main import ServerSettings, server_context
+from server_bot.ratelimit import RateRules
 from shared import discord_endpoints
 from shared.config import (
     ChatSettings,
@@ -51,6 +52,7 @@ class StackOptions:
     prompt_keep_s: float = 600.0
     heartbeat_interval_s: float = 20.0
     chat: dict[str, Any] = field(default_factory=dict)
+    rate_rules: RateRules | None = None  # None: the production defaults
 
 
 @dataclass
@@ -148,7 +150,7 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
             settings.relay,
             ClientBotSettings(token=CLIENT_BOT_TOKEN, health_port=0),
         )
-        async with server_context(settings) as ctx:
+        async with server_context(settings, options.rate_rules) as ctx:
             server = ServerBot(ctx)
             stack = Stack(devcord, driver, server, None, settings, client_settings, engine)
             started = server.start(SERVER_BOT_TOKEN)

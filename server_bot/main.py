@@ -14,7 +14,7 @@ from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
 from server_bot.objects import LocalFolderStore, ObjectStore, S3ObjectStore
-from server_bot.ratelimit import RateLimiter
+from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.relay import RelayHub
 from shared import discord_endpoints
 from shared.audit import AuditLog
@@ -55,8 +55,12 @@ def object_store(storage: StorageSettings) -> ObjectStore:
 
 
 @asynccontextmanager
-async def server_context(settings: ServerSettings) -> AsyncIterator[ServerContext]:
-    """Open every shared client once; close them all on the way out, whatever happened."""
+async def server_context(
+    settings: ServerSettings, rate_rules: RateRules | None = None
+) -> AsyncIterator[ServerContext]:
+    """Open every shared client once; close them all on the way out, whatever happened.
+
+    `rate_rules` overrides the default limits (tests use tight ones to reach a limit quickly)."""
     storage = settings.storage
     await upgrade_to_head(storage.database_url)
     async with AsyncExitStack() as stack:
@@ -66,7 +70,7 @@ async def server_context(settings: ServerSettings) -> AsyncIterator[ServerContex
             storage.storage_encryption_key.get_secret_value(), split_keys(storage.storage_previous_keys)
         )
         repo = Repository(create_sessionmaker(engine), sealer)
-        limiter = RateLimiter.from_url(storage.redis_url)
+        limiter = RateLimiter.from_url(storage.redis_url, rate_rules)
         stack.push_async_callback(limiter.aclose)
         audit = AuditLog(storage.audit_log_file, sinks=[repo.audit_sink])
         stack.callback(audit.close)
