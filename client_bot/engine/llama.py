@@ -280,7 +280,8 @@ def _prefer_passive_openmp() -> None:
     """Make llama.cpp's OpenMP threads sleep rather than spin between operations.
 
     Spinning threads occupy every core they were given, so the event loop thread (and anything else on
-    the host) has to preempt them; on 2 busy cores generation measured 3-4x slower with spinning.
+    the host) has to preempt them; on 2 shared cores decoding measured 5-6x slower with spinning
+    (bench/engine.py: ~5 against ~32 tokens/s).
     libgomp reads this once, when llama_cpp is first imported; an explicit setting is left alone.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
