@@ -53,8 +53,11 @@ class _ChatModel:
     def __init__(self, config: EngineConfig, path: Path) -> None:
         _prefer_passive_openmp()
         # Imported here so the fake engine and the types work on hosts without llama-cpp-python.
-        from llama_cpp import Llama  # noqa: PLC0415
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+        try:
+            from llama_cpp import Llama  # noqa: PLC0415
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+        except ImportError as error:
+            raise ModelLoadError("llama-cpp-python is not installed (the `llm` extra)") from error
 
         try:
             self.llm: Any = Llama(
