@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devcord import webclient
 from devcord.driver import DriverApi
 from devcord.errors import ApiError, DevcordError
 from devcord.gateway import Gateway
@@ -77,7 +78,10 @@ class Devcord:
         app.add_subapp(API_PREFIX, api)
         app.add_routes(self.driver.routes())
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
-        app.router.add_get("/", self.gateway.handle)
+        # The web client (devcord/webclient.py) shares `/` with the gateway: websocket upgrades reach
+        # the gateway, plain GETs get the page; its static files live under /web/.
+        app.router.add_get("/", webclient.root(self.gateway.handle))
+        app.add_routes(webclient.routes())
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:

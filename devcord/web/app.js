@@ -1,0 +1,330 @@
+// devcord's web client: act as one person of the scenario through the driver API (/_devcord/).
+// Message content is only ever set with textContent (never innerHTML): bots and people write it.
+"use strict";
+
+const DM = 1;
+const TEXT_TYPES = new Set([0, DM, 5]); // guild text, DM, announcement
+const LOADING = 1 << 7; // a deferred interaction response: "<bot> is thinking…"
+const RECONNECT_MS = 1000;
+
+const $ = (id) => document.getElementById(id);
+const view = {
+  user: "", // id of the person acted as
+  channel: "", // id of the open channel
+  guilds: new Map(), // guild id -> name
+  channels: [],
+  messages: new Map(), // message id -> payload, for the open channel
+  interactions: new Map(), // interaction id -> what the user saw (the driver's interaction view)
+  seq: 0, // last event seq applied
+  socket: null,
+  pending: null, // events that arrived while the open channel's history was loading
+};
+
+// -- the driver API ---------------------------------------------------------------------------------
+
+async function driver(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch("/_devcord" + path, init);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.message || `${method} ${path} answered ${response.status}`);
+  return data;
+}
+
+function say(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+// "/chat settings temperature:0.5 title:\"two words\"" -> {command: "chat settings", options: {...}}
+function parseCommand(text) {
+  const tokens = text.replace(/^\//, "").match(/[\w-]+:"[^"]*"|"[^"]*"|\S+/g) || [];
+  const path = [];
+  const options = {};
+  for (const token of tokens) {
+    const option = token.match(/^([\w-]+):(.*)$/);
+    if (!option) {
+      path.push(token);
+      continue;
+    }
+    const raw = option[2].replace(/^"(.*)"$/, "$1");
+    // devcord types integers and numbers from the registered schema; booleans must arrive as JSON.
+    options[option[1]] = raw === "true" ? true : raw === "false" ? false : raw;
+  }
+  return { command: path.join(" "), options };
+}
+
+// -- DOM helpers ------------------------------------------------------------------------------------
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child); // strings become text nodes
+  }
+  return node;
+}
+
+const displayName = (user) => user.global_name || user.username;
+
+function channelLabel(channel) {
+  if (channel.type !== DM) return "# " + channel.name;
+  const others = (channel.recipients || []).filter((u) => u.id !== view.user);
+  return "@ " + (others.map(displayName).join(", ") || "direct message");
+}
+
+// -- users and channels -----------------------------------------------------------------------------
+
+async function loadUsers() {
+  const state = await driver("GET", "/state");
+  for (const guild of state.guilds) view.guilds.set(guild.id, guild.name);
+  for (const user of state.users.filter((u) => !u.bot)) {
+    $("user").append(el("option", { value: user.id }, displayName(user)));
+  }
+}
+
+async function pickUser(userId) {
+  closeSocket();
+  Object.assign(view, { user: userId, channel: "", channels: [], seq: 0 });
+  view.interactions.clear();
+  showChannel(null);
+  if (!userId) return renderChannels();
+  // Everything up to now is in the stored state; the live feed only has to bring what comes after.
+  view.seq = (await driver("GET", `/events?user=${userId}&after=0&timeout=0`)).last_seq;
+  openSocket();
+  await loadChannels();
+}
+
+async function loadChannels() {
+  const visible = await driver("GET", `/users/${view.user}/channels`);
+  view.channels = visible
+    .filter((c) => TEXT_TYPES.has(c.type))
+    .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  if (view.channel && !view.channels.some((c) => c.id === view.channel)) showChannel(null);
+  renderChannels();
+}
+
+// Guild channels grouped by guild in position order, then direct messages.
+const sortKey = (c) =>
+  [c.type === DM ? 1 : 0, c.guild_id || "", c.position ?? 0].map((v) => String(v).padStart(20, "0")).join("/") + c.id;
+
+function renderChannels() {
+  const list = $("channels");
+  list.replaceChildren();
+  let guildId;
+  for (const channel of view.channels) {
+    if (channel.guild_id !== guildId) {
+      guildId = channel.guild_id;
+      list.append(el("li", { className: "guild" }, view.guilds.get(guildId) || "Direct messages"));
+    }
+    const button = el("button", { type: "button", className: "channel" }, channelLabel(channel));
+    if (channel.id === view.channel) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => openChannel(channel.id).catch((e) => say(e.message, true)));
+    list.append(el("li", {}, button));
+  }
+}
+
+function showChannel(channel) {
+  view.channel = channel ? channel.id : "";
+  view.messages.clear();
+  $("messages").replaceChildren();
+  $("channel-title").textContent = channel ? channelLabel(channel) : "Pick a user, then a channel";
+  $("composer").hidden = !channel;
+  renderEphemeral();
+}
+
+async function openChannel(channelId) {
+  showChannel(view.channels.find((c) => c.id === channelId));
+  renderChannels();
+  view.pending = [];
+  const [stored, interactions] = await Promise.all([
+    driver("GET", `/channels/${channelId}/messages`),
+    driver("GET", `/users/${view.user}/interactions`),
+  ]);
+  if (view.channel !== channelId) return; // another channel was picked meanwhile
+  for (const message of stored) upsertMessage(message);
+  for (const interaction of interactions) view.interactions.set(interaction.id, interaction);
+  const pending = view.pending;
+  view.pending = null;
+  pending.forEach(apply);
+  renderEphemeral();
+  $("composer-input").focus();
+}
+
+// -- messages ---------------------------------------------------------------------------------------
+
+function upsertMessage(message) {
+  const merged = { ...view.messages.get(message.id), ...message };
+  view.messages.set(message.id, merged);
+  const node = messageNode(merged, false);
+  const old = $("msg-" + message.id);
+  if (old) return old.replaceWith(node);
+  const list = $("messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(node);
+  if (atBottom) node.scrollIntoView({ block: "end" });
+}
+
+function removeMessage(messageId) {
+  view.messages.delete(messageId);
+  $("msg-" + messageId)?.remove();
+}
+
+function messageNode(message, ephemeral) {
+  const author = message.author;
+  const header = el("div", { className: "meta" }, el("strong", { className: "author" }, displayName(author)));
+  if (author.bot) header.append(el("span", { className: "tag" }, "BOT"));
+  header.append(el("time", { dateTime: message.timestamp }, new Date(message.timestamp).toLocaleTimeString()));
+  if (message.edited_timestamp) header.append(el("span", { className: "edited" }, "(edited)"));
+  let text = message.content;
+  if (!text && message.flags & LOADING) text = `${displayName(author)} is thinking…`;
+  const node = el("li", { className: "message" }, header, el("div", { className: "content" }, text));
+  if (!ephemeral) node.id = "msg-" + message.id;
+  for (const embed of message.embeds || []) {
+    node.append(el("div", { className: "embed" }, el("strong", {}, embed.title), el("p", {}, embed.description)));
+  }
+  for (const file of message.attachments || []) {
+    const link = el("a", { className: "attachment" }, "📎 " + file.filename);
+    if (/^https?:\/\//.test(file.url)) link.href = file.url;
+    node.append(link);
+  }
+  for (const row of message.components || []) node.append(componentRow(message, row, ephemeral));
+  return node;
+}
+
+function componentRow(message, row, ephemeral) {
+  const out = el("div", { className: "components", role: "group" });
+  for (const item of row.components || []) {
+    if (item.type === 2 && item.url) {
+      out.append(el("a", { className: "button", href: item.url, rel: "noreferrer" }, item.label || "link"));
+    } else if (item.type === 2) {
+      const button = el("button", { type: "button", className: `button style-${item.style}` }, item.label || "button");
+      // devcord keeps ephemeral messages on the interaction only; the driver cannot click on them.
+      button.disabled = Boolean(item.disabled) || ephemeral;
+      button.addEventListener("click", () => press(message, item.custom_id));
+      out.append(button);
+    } else if (item.type === 3) {
+      const select = el("select", { disabled: Boolean(item.disabled) || ephemeral });
+      select.setAttribute("aria-label", item.placeholder || "choose");
+      select.append(el("option", { value: "" }, item.placeholder || "choose…"));
+      for (const option of item.options || []) select.append(el("option", { value: option.value }, option.label));
+      select.addEventListener("change", () => press(message, item.custom_id, [select.value]));
+      out.append(select);
+    }
+  }
+  return out;
+}
+
+async function press(message, customId, values) {
+  try {
+    const body = { user: view.user, channel: view.channel, message_id: message.id, custom_id: customId, values };
+    rememberInvoked(await driver("POST", "/interactions/component", body));
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// -- interactions: what only this user sees ---------------------------------------------------------
+
+function rememberInteraction(interaction) {
+  view.interactions.set(interaction.id, interaction);
+  renderEphemeral();
+}
+
+// The driver's answer to an invocation can arrive after the feed already brought a newer view of it.
+function rememberInvoked(interaction) {
+  if (!view.interactions.has(interaction.id)) rememberInteraction(interaction);
+}
+
+function renderEphemeral() {
+  const list = $("ephemeral-messages");
+  list.replaceChildren();
+  const ours = [...view.interactions.values()].filter((i) => i.channel_id === view.channel);
+  for (const interaction of ours) {
+    for (const message of [interaction.original, ...interaction.followups]) {
+      if (message && message.ephemeral && !message.deleted) list.append(messageNode(message, true));
+    }
+  }
+  $("ephemeral").hidden = list.childElementCount === 0;
+}
+
+// -- sending ----------------------------------------------------------------------------------------
+
+async function send(event) {
+  event.preventDefault();
+  const input = $("composer-input");
+  const text = input.value.trim();
+  if (!text) return;
+  try {
+    if (text.startsWith("/")) {
+      const { command, options } = parseCommand(text);
+      const body = { user: view.user, channel: view.channel, command, options };
+      rememberInvoked(await driver("POST", "/interactions/command", body));
+      say(`ran /${command}`);
+    } else {
+      upsertMessage(await driver("POST", `/channels/${view.channel}/messages`, { user: view.user, content: text }));
+      say("");
+    }
+    input.value = "";
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// -- the live feed ----------------------------------------------------------------------------------
+
+function openSocket() {
+  const user = view.user;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/_devcord/events/ws?user=${user}&after=${view.seq}`);
+  view.socket = socket;
+  socket.addEventListener("message", (frame) => receive(JSON.parse(frame.data)));
+  socket.addEventListener("close", () => {
+    if (view.socket !== socket) return; // closed on purpose (another user was picked)
+    say("live feed lost; reconnecting…", true);
+    setTimeout(() => view.user === user && view.socket === socket && openSocket(), RECONNECT_MS);
+  });
+  socket.addEventListener("open", () => say(""));
+}
+
+function closeSocket() {
+  const socket = view.socket;
+  view.socket = null;
+  if (socket) socket.close();
+}
+
+function receive(event) {
+  if (event.seq <= view.seq) return;
+  view.seq = event.seq;
+  if (view.pending && event.d && event.d.channel_id === view.channel) view.pending.push(event);
+  else apply(event);
+}
+
+function apply(event) {
+  const data = event.d;
+  switch (event.t) {
+    case "MESSAGE_CREATE":
+    case "MESSAGE_UPDATE":
+      if (data.channel_id === view.channel) upsertMessage(data);
+      break;
+    case "MESSAGE_DELETE":
+      if (data.channel_id === view.channel) removeMessage(data.id);
+      break;
+    case "CHANNEL_CREATE":
+    case "CHANNEL_UPDATE":
+    case "CHANNEL_DELETE":
+      loadChannels().catch((e) => say(e.message, true));
+      break;
+    case "INTERACTION_UPDATE":
+      rememberInteraction(data);
+      break;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("user").addEventListener("change", (e) => pickUser(e.target.value).catch((err) => say(err.message, true)));
+  $("composer").addEventListener("submit", send);
+  loadUsers().catch((e) => say(e.message, true));
+});
