@@ -22,7 +22,11 @@ class ClientBot(discord.Client):
         intents.guilds = True
         intents.guild_messages = True
         intents.message_content = True  # envelopes travel as message content
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=discord_settings.guild_ready_timeout_s,
+        )
         self._discord = discord_settings
         self._relay_settings = relay_settings
         self.engine = engine

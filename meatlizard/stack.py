@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,8 @@ class StackOptions:
     prompt_keep_s: float = 600.0
     heartbeat_interval_s: float = 20.0
     chat: dict[str, Any] = field(default_factory=dict)
+    # Further ServerBotSettings fields, e.g. moderation_config, fallback_enabled, metrics_sample_interval_s.
+    server: dict[str, Any] = field(default_factory=dict)
     rate_rules: RateRules | None = None  # None: the production defaults
 
 
@@ -79,8 +80,10 @@ class Stack:
             await _finish(self._tasks.pop("client-bot"))
             self.client = None
 
-    async def start_client(self) -> None:
-        """Bring a fresh client-bot online (the engine is reused, as a restarted host would reload it)."""
+    async def start_client(self, engine: Engine | None = None) -> None:
+        """Bring a fresh client-bot online; a client-bot closes its engine, so a restart brings a new one."""
+        if engine is not None:
+            self.engine = engine
         discord_settings, relay, _ = self.client_settings
         self.client = ClientBot(discord_settings, relay, self.engine)
         started = self.client.start(CLIENT_BOT_TOKEN)
@@ -115,6 +118,7 @@ def build_settings(devcord: Devcord, ids: tuple[int, int, int], options: StackOp
         guild_id=guild_id,
         server_bot_user_id=server_id,
         client_bot_user_id=client_id,
+        guild_ready_timeout_s=0.2,
     )
     relay = RelaySettings(
         payload_encryption_key=generate_key_hex(), relay_heartbeat_interval_s=options.heartbeat_interval_s
@@ -134,6 +138,7 @@ def build_settings(devcord: Devcord, ids: tuple[int, int, int], options: StackOp
         health_port=0,
         reply_timeout_s=options.reply_timeout_s,
         prompt_keep_s=options.prompt_keep_s,
+        **options.server,
     )
     return ServerSettings(discord_settings, relay, server, ChatSettings(**options.chat), storage)
 
@@ -167,11 +172,13 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
 
 
 @contextlib.asynccontextmanager
-async def running_devcord(port: int = 0, scenario: Any = None) -> AsyncIterator[Devcord]:
+async def running_devcord(
+    host: str = "127.0.0.1", port: int = 0, scenario: Any = None
+) -> AsyncIterator[Devcord]:
     from devcord.testing import demo_scenario  # noqa: PLC0415
 
     server = Devcord(scenario if scenario is not None else demo_scenario())
-    await server.start(os.environ.get("DEVCORD_HOST", "127.0.0.1"), port)
+    await server.start(host, port)
     try:
         yield server
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from server_bot.channels import ensure_relay_channel
 from server_bot.db.repository import Repository
+from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
 from server_bot.objects import ObjectStore
 from server_bot.ratelimit import RateLimiter
@@ -22,7 +23,13 @@ from shared.relay_link import RelayLink
 
 log = get_logger(__name__)
 
-EXTENSIONS = ("server_bot.exts.errors", "server_bot.exts.relay", "server_bot.exts.chat")
+EXTENSIONS = (
+    "server_bot.exts.errors",
+    "server_bot.exts.relay",
+    "server_bot.exts.chat",
+    "server_bot.exts.safety",
+    "server_bot.exts.admin",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class ServerContext:
     moderator: Moderator | None
     audit: AuditLog
     hub: RelayHub
+    fallback: FallbackResponder = field(default_factory=FallbackResponder)
 
 
 class ServerBot(commands.Bot):
@@ -55,9 +63,12 @@ class ServerBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            guild_ready_timeout=ctx.discord.guild_ready_timeout_s,
         )
         self.ctx = ctx
         self._ready_once = False
+        # Set by `exit_with`; `main` exits the process with it once the bot has closed.
+        self.exit_code: int | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -111,6 +122,11 @@ class ServerBot(commands.Bot):
         if self.is_closed() or not self.is_ready():
             return False, "not connected"
         return True, f"latency {self.latency * 1000:.0f} ms"
+
+    async def exit_with(self, code: int) -> None:
+        """Close the bot; the process then exits with `code` (`RESTART_EXIT_CODE` asks for a restart)."""
+        self.exit_code = code
+        await self.close()
 
     async def close(self) -> None:
         await self.ctx.hub.close()

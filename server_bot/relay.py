@@ -1,10 +1,12 @@
 """The server-bot's side of the relay: send prompts to the client-bot and route its replies back.
 
 A prompt that was accepted is always answered or the user is told why:
-- the client-bot says nothing within `reply_timeout_s` → an `Offline` notice (the prompt is kept);
-- it comes back (a heartbeat) within `prompt_keep_s` → the kept prompt is sent again and answered;
-- it does not → an `Expired` notice ends the request.
-The client-bot is stateless and answers a re-sent request id at most once, so re-sending is safe.
+- nothing is heard of the request nor of the client-bot for `reply_timeout_s` → an `Offline` notice
+  (the prompt is kept; a long queue on a live host is not an outage);
+- whenever the client-bot is heard from, every request silent for longer than `reply_timeout_s` is sent
+  again (a restarted host lost it; a live one ignores the duplicate request id), so a host that comes back
+  within `prompt_keep_s` answers it;
+- a request silent for `prompt_keep_s` ends with an `Expired` notice (and is cancelled on the host).
 
 Several client-bots behind one server-bot (routing, failover) fit here: `_pick_link` chooses among the
 attached links; today there is one.
@@ -13,6 +15,7 @@ attached links; today there is one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 import uuid
@@ -68,7 +71,10 @@ class PendingReply:
     request_id: str
     session_id: uuid.UUID
     prompt: protocol.Prompt
-    heard: bool = False
+    # Monotonic times: the last word about this request from the client-bot, and the last (re)send.
+    last_heard: float = field(default_factory=time.monotonic)
+    last_sent: float = field(default_factory=time.monotonic)
+    warned_offline: bool = False
     events: asyncio.Queue[ReplyEvent] = field(default_factory=asyncio.Queue)
 
     async def __aiter__(self) -> AsyncIterator[ReplyEvent]:
@@ -143,17 +149,17 @@ class RelayHub:
         except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
             log.warning("rejected a relay envelope: %s", type(exc).__name__)
             return
-        self._heard_from_client()
         payload = received.payload
         if isinstance(payload, protocol.Heartbeat):
             self._record_heartbeat(payload)
-            return
-        request_id = getattr(payload, "request_id", None)
-        pending = self._pending.get(request_id) if isinstance(request_id, str) else None
-        if pending is None:
-            return  # a late answer to a request that already ended
-        pending.heard = True
-        self._deliver(pending, payload)  # type: ignore[arg-type]
+        else:
+            request_id = getattr(payload, "request_id", None)
+            pending = self._pending.get(request_id) if isinstance(request_id, str) else None
+            if pending is not None:  # else: a late answer to a request that already ended
+                pending.last_heard = time.monotonic()
+                pending.warned_offline = False
+                self._deliver(pending, payload)  # type: ignore[arg-type]
+        self._heard_from_client()
 
     def _deliver(self, pending: PendingReply, event: ReplyEvent) -> None:
         pending.events.put_nowait(event)
@@ -164,11 +170,19 @@ class RelayHub:
                 watchdog.cancel()
 
     def _heard_from_client(self) -> None:
-        was_online = self.client_online()
         assert self.client is not None
-        self.client.last_seen = time.monotonic()
-        if not was_online:
-            self._resend_unheard()
+        self.client.last_seen = now = time.monotonic()
+        for pending in list(self._pending.values()):
+            stalled = now - max(pending.last_heard, pending.last_sent) >= self._reply_timeout_s
+            if stalled:
+                log.info(
+                    "re-sending prompt %s, silent for %.0f s", pending.request_id, now - pending.last_heard
+                )
+                pending.last_sent = now
+                spawn(
+                    self._pick_link().send(pending.session_id, pending.prompt),
+                    name=f"relay:resend:{pending.request_id}",
+                )
 
     def _record_heartbeat(self, beat: protocol.Heartbeat) -> None:
         assert self.client is not None
@@ -177,23 +191,34 @@ class RelayHub:
         self.client.tokens_per_s = beat.tokens_per_s
         self.client.uptime_s = beat.uptime_s
 
-    def _resend_unheard(self) -> None:
-        for pending in list(self._pending.values()):
-            if not pending.heard:
-                log.info("client-bot is back; re-sending prompt %s", pending.request_id)
-                spawn(
-                    self._pick_link().send(pending.session_id, pending.prompt),
-                    name=f"relay:resend:{pending.request_id}",
-                )
-
     async def _watch(self, pending: PendingReply) -> None:
-        await asyncio.sleep(self._reply_timeout_s)
-        if pending.heard:
-            return
-        pending.events.put_nowait(Offline(keep_for_s=self._prompt_keep_s - self._reply_timeout_s))
-        await asyncio.sleep(max(self._prompt_keep_s - self._reply_timeout_s, 0))
-        if not pending.heard:
-            self._deliver(pending, Expired())
+        while pending.request_id in self._pending:
+            now = time.monotonic()
+            silent_s = now - pending.last_heard
+            if silent_s >= self._prompt_keep_s:
+                await self._expire(pending)
+                return
+            if (
+                silent_s >= self._reply_timeout_s
+                and not pending.warned_offline
+                and not self._client_heard_within(self._reply_timeout_s, now)
+            ):
+                pending.warned_offline = True
+                pending.events.put_nowait(Offline(keep_for_s=self._prompt_keep_s - silent_s))
+            await asyncio.sleep(min(self._reply_timeout_s / 2, self._prompt_keep_s - silent_s))
+
+    def _client_heard_within(self, seconds: float, now: float) -> bool:
+        return (
+            self.client is not None
+            and self.client.last_seen is not None
+            and now - self.client.last_seen < seconds
+        )
+
+    async def _expire(self, pending: PendingReply) -> None:
+        self._deliver(pending, Expired())
+        # The host may still hold it in a queue; spare it the work.
+        with contextlib.suppress(discord.HTTPException, RuntimeError):
+            await self._pick_link().send(pending.session_id, protocol.Cancel(request_id=pending.request_id))
 
     def _pick_link(self) -> RelayLink:
         if self._link is None:

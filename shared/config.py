@@ -21,6 +21,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9._-]{20,}")
 _PLACEHOLDERS = {"changethis", "changeme", "replace-me", "your-token-here", "xxx"}
 
 
+# A bot that exits with this code asks its supervisor for a restart (EX_TEMPFAIL; see docs/admin.md).
+RESTART_EXIT_CODE = 75
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names variables, never their values."""
 
@@ -81,6 +85,11 @@ class DiscordSettings(_Settings):
     admin_role: str = "AI Admin"
     relay_channel: str = "ai-relay"
     sessions_category: str = "AI Chat Sessions"
+    # Moderation alerts are posted here; only the admin role and the server-bot can see it.
+    admin_channel: str = "ai-admin"
+    # discord.py waits this long after the last GUILD_CREATE before READY; both bots serve one guild,
+    # so a local Discord (devcord) can use a fraction of discord.py's 2 s default.
+    guild_ready_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
 
 class RelaySettings(_Settings):
@@ -109,6 +118,15 @@ class ServerBotSettings(_Settings):
     # How long a user waits before hearing that the AI host is offline, and how long their prompt is kept.
     reply_timeout_s: float = Field(default=30.0, gt=0)
     prompt_keep_s: float = Field(default=600.0, gt=0)
+    # Moderation rules (format: config/moderation.example.yaml); unset means no moderation.
+    moderation_config: Path | None = None
+    # Whether labelled Markov replies answer prompts while the AI host is offline, until an admin
+    # switches it with `/ai-admin toggle fallback` (the switch is kept in the database).
+    fallback_enabled: bool = False
+    # How often the client-bot's state (online, tokens/s) is sampled for `/ai-admin metrics`.
+    metrics_sample_interval_s: float = Field(default=60.0, gt=0)
+    # The pg_dump binary `/ai-admin backup database` runs when DATABASE_URL is PostgreSQL.
+    pg_dump: str = "pg_dump"
 
 
 class ClientBotSettings(_Settings):

@@ -23,3 +23,7 @@ def configure_logging(level: str | int = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("discord").setLevel(logging.WARNING)
+    # Neither bot speaks in voice channels; discord.py's start-up warning about voice libraries is noise.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
