@@ -92,23 +92,30 @@ async function pickUser(userId) {
   showChannel(null);
   if (!userId) return renderChannels();
   // Everything up to now is in the stored state; the live feed only has to bring what comes after.
+  // (The poll answers with the user's whole buffered feed just to learn its last seq: fine locally.)
   view.seq = (await driver("GET", `/events?user=${userId}&after=0&timeout=0`)).last_seq;
   openSocket();
   await loadChannels();
 }
 
 async function loadChannels() {
-  const visible = await driver("GET", `/users/${view.user}/channels`);
-  view.channels = visible
-    .filter((c) => TEXT_TYPES.has(c.type))
-    .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+  const user = view.user;
+  const visible = await driver("GET", `/users/${user}/channels`);
+  if (view.user !== user) return; // another user was picked meanwhile
+  view.channels = visible.filter((c) => TEXT_TYPES.has(c.type)).sort(byPlace);
   if (view.channel && !view.channels.some((c) => c.id === view.channel)) showChannel(null);
   renderChannels();
 }
 
 // Guild channels grouped by guild in position order, then direct messages.
-const sortKey = (c) =>
-  [c.type === DM ? 1 : 0, c.guild_id || "", c.position ?? 0].map((v) => String(v).padStart(20, "0")).join("/") + c.id;
+function byPlace(a, b) {
+  return (
+    (a.type === DM) - (b.type === DM) ||
+    (a.guild_id || "").localeCompare(b.guild_id || "") ||
+    (a.position ?? 0) - (b.position ?? 0) ||
+    a.id.localeCompare(b.id)
+  );
+}
 
 function renderChannels() {
   const list = $("channels");
