@@ -11,12 +11,14 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 import discord
 
 from client_bot.engine import ChatTurn as EngineTurn
 from client_bot.engine import Engine, EngineError, GenerationRequest, GenerationResult, PromptTooLong
 from shared import envelope, protocol
+from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
 from shared.pacing import LatestValueSender
 from shared.relay_link import ForeignMessage, RelayLink
@@ -37,6 +39,8 @@ class ClientRelay:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._answered: OrderedDict[str, tuple[uuid.UUID, protocol.Done | protocol.Failed]] = OrderedDict()
         self._heartbeat_task: asyncio.Task[None] | None = None
+        # Called after a REBOOT once the requests in hand are answered; tests replace it.
+        self.on_reboot: Callable[[], Awaitable[None]] = _exit_for_restart
 
     def start(self) -> None:
         if self._heartbeat_task is None:
@@ -63,6 +67,8 @@ class ClientRelay:
             self._accept(received.session_id, payload)
         elif isinstance(payload, protocol.Cancel):
             self.engine.cancel(payload.request_id)
+        elif isinstance(payload, protocol.Reboot):
+            spawn(self._reboot_when_idle(), name="client-relay:reboot")
         else:
             log.warning("ignored a %s envelope sent to the client-bot", type(payload).__name__)
 
@@ -113,16 +119,23 @@ class ClientRelay:
                 result = item
         if result is None:
             raise EngineError("the engine ended a stream without a result")
+        result.raise_for_error()
+        assert result.finish_reason != "error"
         return protocol.Done(
             request_id=request.request_id,
             text=result.text,
-            finish_reason=result.finish_reason if result.finish_reason != "error" else "stop",
+            finish_reason=result.finish_reason,
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
             dropped_turns=result.dropped_turns,
-            first_token_ms=result.first_token_s * 1000,
+            first_token_ms=(result.first_token_s or 0.0) * 1000,
             total_ms=result.total_s * 1000,
         )
+
+    async def _reboot_when_idle(self) -> None:
+        log.info("reboot requested; finishing %d requests first", len(self._running))
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self.on_reboot()
 
     def _remember(
         self, request_id: str, session_id: uuid.UUID, answer: protocol.Done | protocol.Failed
@@ -143,9 +156,14 @@ class ClientRelay:
         return protocol.Heartbeat(
             model=self.engine.model_name,
             queue_depth=self.engine.queue_depth,
-            tokens_per_s=self.engine.tokens_per_second(),
+            tokens_per_s=self.engine.stats().tokens_per_s or 0.0,
             uptime_s=time.monotonic() - self._started,
         )
+
+
+async def _exit_for_restart() -> None:
+    # SystemExit leaves asyncio.run, so the process exits with the code its supervisor restarts on.
+    raise SystemExit(RESTART_EXIT_CODE)
 
 
 class _DeltaStream:

@@ -13,6 +13,7 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
+from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, S3ObjectStore
 from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.relay import RelayHub
@@ -54,6 +55,17 @@ def object_store(storage: StorageSettings) -> ObjectStore:
     return LocalFolderStore(storage.object_store_dir)
 
 
+def load_moderator(settings: ServerSettings) -> Moderator:
+    path = settings.server.moderation_config
+    assert path is not None
+    try:
+        moderator = Moderator.from_file(path)
+    except ModerationConfigError as exc:
+        raise ConfigError(f"invalid configuration:\n  SERVER_BOT_MODERATION_CONFIG: {exc}") from None
+    log.info("moderation: %d rules from %s", len(moderator.rules), path)
+    return moderator
+
+
 @asynccontextmanager
 async def server_context(
     settings: ServerSettings, rate_rules: RateRules | None = None
@@ -89,13 +101,14 @@ async def server_context(
             repo=repo,
             objects=object_store(storage),
             limiter=limiter,
-            moderator=None,
+            moderator=None if settings.server.moderation_config is None else load_moderator(settings),
             audit=audit,
             hub=hub,
         )
 
 
-async def run(settings: ServerSettings) -> None:
+async def run(settings: ServerSettings) -> int:
+    """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(settings.discord)
     async with server_context(settings) as ctx, ServerBot(ctx) as bot:
         health = HealthServer(settings.server.health_host, settings.server.health_port)
@@ -107,6 +120,7 @@ async def run(settings: ServerSettings) -> None:
             await bot.start(settings.server.token.get_secret_value())
         finally:
             await health.stop()
+    return bot.exit_code or 0
 
 
 def main() -> None:
@@ -116,4 +130,9 @@ def main() -> None:
     except ConfigError as exc:
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    asyncio.run(run(settings))
+    try:
+        code = asyncio.run(run(settings))
+    except ConfigError as exc:  # a bad moderation rules file is found while starting
+        print(f"server-bot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code)

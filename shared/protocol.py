@@ -13,6 +13,7 @@ Flow of one request (server-bot "S", client-bot "C"):
     S -> C  CANCEL  {request_id}                          (the user pressed Stop)
     C -> S  FAILED  {request_id, code}                    (the request could not be served)
     C -> S  HEARTBEAT {model, queue_depth, ...}           (every few seconds, on the control stream)
+    S -> C  REBOOT  {}                                    (an admin asked: finish the jobs, then restart)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Kind(IntEnum):
 
     PROMPT = 1
     CANCEL = 2
+    REBOOT = 3
     ACCEPTED = 16
     DELTA = 17
     DONE = 18
@@ -66,6 +68,10 @@ class Prompt(_Payload):
 
 class Cancel(_Payload):
     request_id: str
+
+
+class Reboot(_Payload):
+    """Finish the requests in hand, then exit with `RESTART_EXIT_CODE` for the supervisor to restart."""
 
 
 class Accepted(_Payload):
@@ -110,11 +116,12 @@ class Heartbeat(_Payload):
     uptime_s: float = Field(ge=0)
 
 
-Payload = Prompt | Cancel | Accepted | Delta | Done | Failed | Heartbeat
+Payload = Prompt | Cancel | Reboot | Accepted | Delta | Done | Failed | Heartbeat
 
 PAYLOAD_TYPES: dict[Kind, type[Payload]] = {
     Kind.PROMPT: Prompt,
     Kind.CANCEL: Cancel,
+    Kind.REBOOT: Reboot,
     Kind.ACCEPTED: Accepted,
     Kind.DELTA: Delta,
     Kind.DONE: Done,

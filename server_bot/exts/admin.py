@@ -108,10 +108,11 @@ class Admin(commands.Cog):
         await _reply(interaction, text)
 
     @ai_admin.command(name="transfer", description="Give a chat session to another member")
-    @app_commands.describe(session="The session's channel", user="Its new owner")
+    @app_commands.describe(session="The session's channel", new_owner="The member who gets it")
     async def transfer(
-        self, interaction: discord.Interaction, session: discord.TextChannel, user: discord.Member
+        self, interaction: discord.Interaction, session: discord.TextChannel, new_owner: discord.Member
     ) -> None:
+        user = new_owner
         await self._require_admin(interaction)
         if user.bot:
             raise ChatError("A chat session can only belong to a person.")

@@ -26,14 +26,22 @@ from server_bot.db.models import Role
 from server_bot.db.records import SessionInfo, SessionSettings
 from server_bot.errors import Blocked, ChatError, NoOpenSession, NotSessionOwner, RateLimited, RequestsPaused
 from server_bot.exts.errors import tell, user_message
+from server_bot.exts.safety import enforce_moderation, would_block
+from server_bot.metrics_chart import REQUEST
 from server_bot.relay import Expired, Offline
 from server_bot.reply_writer import NO_PINGS, ReplyWriter
 from shared import protocol
+from shared.audit import exception_code
 from shared.log import get_logger
+from shared.mentions import neutralise_mentions
 
 log = get_logger(__name__)
 
 REQUESTS_PAUSED = "requests_paused"
+# Labelled Markov replies while the AI host is offline; unset, SERVER_BOT_FALLBACK_ENABLED decides.
+FALLBACK_ENABLED = "fallback_enabled"
+PROMPT_BLOCKED = "That message was not sent to the AI: it breaks this server's content rules."
+REPLY_WITHHELD = "*(The reply was withheld: it broke this server's content rules.)*"
 _FAILURES = {
     "busy": "The AI host is busy right now. Please try again in a minute.",
     "prompt_too_long": "That prompt is too long for the model's context. Try a shorter one or `/chat reset`.",
@@ -156,7 +164,27 @@ class Chat(commands.Cog):
         try:
             await self._check_allowed(message.author.id, "prompt")
         except ChatError as refusal:
+            await self.ctx.audit.record(
+                "prompt",
+                success=False,
+                user_id=message.author.id,
+                channel_id=message.channel.id,
+                detail=exception_code(refusal),
+            )
             await message.reply(str(refusal), allowed_mentions=NO_PINGS, delete_after=30)
+            return
+        verdict = await enforce_moderation(
+            self.ctx,
+            message.guild,
+            user_id=message.author.id,
+            session_id=session.id,
+            channel_id=message.channel.id,
+            text=message.content,
+            direction="prompt",
+        )
+        if verdict.blocked:
+            suspended = " Your access is suspended for a while." if verdict.suspend_for else ""
+            await message.reply(PROMPT_BLOCKED + suspended, allowed_mentions=NO_PINGS)
             return
         await self.answer(session, message.channel, prompt=message.content)
 
@@ -168,6 +196,9 @@ class Chat(commands.Cog):
             else:
                 await self.ctx.repo.add_message(session.id, Role.USER, prompt)
             session = await self.ctx.repo.get_session(session.id)
+            if not self.ctx.hub.client_online() and await self._fallback_enabled():
+                await self._answer_with_fallback(session, channel)
+                return
             pending = await self.ctx.hub.submit(
                 session.id, await self._conversation(session), _params(session)
             )
@@ -178,17 +209,22 @@ class Chat(commands.Cog):
             )
             writer.start_typing()
             try:
-                await self._stream(session, pending, writer)
+                await self._stream(session, channel, pending, writer)
             finally:
                 await writer.aclose()
 
-    async def _stream(self, session: SessionInfo, pending: Any, writer: ReplyWriter) -> None:
+    async def _stream(
+        self, session: SessionInfo, channel: discord.TextChannel, pending: Any, writer: ReplyWriter
+    ) -> None:
         text = ""
+        withholding = False  # once the text so far would be blocked, nothing more of it is shown
         async for event in pending:
             if isinstance(event, protocol.Delta):
                 if event.offset + len(event.text) > len(text):
                     text = text[: event.offset] + event.text
-                    writer.update(text)
+                    withholding = withholding or would_block(self.ctx, text, "reply")
+                    if not withholding:
+                        writer.update(text)
             elif isinstance(event, Offline):
                 minutes = max(1, round(event.keep_for_s / 60))
                 await writer.notice(
@@ -196,7 +232,7 @@ class Chat(commands.Cog):
                     f"{minutes} min and will be answered as soon as the host is back."
                 )
             elif isinstance(event, protocol.Done):
-                await self._finish(session, event, writer)
+                await self._finish(session, channel, event, writer)
             elif isinstance(event, protocol.Failed):
                 await writer.abandon()
                 await writer.notice(_FAILURES[event.code])
@@ -207,7 +243,22 @@ class Chat(commands.Cog):
                     "Please send it again later."
                 )
 
-    async def _finish(self, session: SessionInfo, done: protocol.Done, writer: ReplyWriter) -> None:
+    async def _finish(
+        self, session: SessionInfo, channel: discord.TextChannel, done: protocol.Done, writer: ReplyWriter
+    ) -> None:
+        await self._record_request(done)
+        verdict = await enforce_moderation(
+            self.ctx,
+            channel.guild,
+            user_id=session.owner_id,
+            session_id=session.id,
+            channel_id=channel.id,
+            text=done.text,
+            direction="reply",
+        )
+        if verdict.blocked:
+            await writer.finish(REPLY_WITHHELD)
+            return
         suffix = {"cancelled": "\n\n*(stopped)*", "length": "\n\n*(cut off at the reply length limit)*"}
         await writer.finish(done.text + suffix.get(done.finish_reason, ""))
         if done.text.strip():
@@ -218,6 +269,27 @@ class Chat(commands.Cog):
                 f"{done.dropped_turns} "
                 "messages were left out of this reply. `/chat reset` starts afresh."
             )
+
+    async def _record_request(self, done: protocol.Done) -> None:
+        generation_s = done.total_ms / 1000
+        await self.ctx.repo.add_metric_sample(
+            REQUEST,
+            tokens=done.completion_tokens,
+            tokens_per_s=done.completion_tokens / generation_s if generation_s > 0 else None,
+            latency_ms=done.total_ms,
+        )
+
+    async def _fallback_enabled(self) -> bool:
+        return await self.ctx.repo.get_toggle(FALLBACK_ENABLED, default=self.ctx.server.fallback_enabled)
+
+    async def _answer_with_fallback(self, session: SessionInfo, channel: discord.TextChannel) -> None:
+        """A labelled Markov reply to the last prompt; it is not the model, so the history skips it."""
+        prompts = [text for role, text in await self.ctx.repo.history(session.id) if role is Role.USER]
+        reply = self.ctx.fallback.reply(prompts[-1] if prompts else "")
+        await channel.send(neutralise_mentions(reply), allowed_mentions=NO_PINGS)
+        await self.ctx.audit.record(
+            "prompt", success=True, user_id=session.owner_id, channel_id=channel.id, detail="fallback_reply"
+        )
 
     # ---- helpers --------------------------------------------------------------------------------
 

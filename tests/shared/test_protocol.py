@@ -13,6 +13,7 @@ EXAMPLES: list[protocol.Payload] = [
         params=protocol.GenerationParams(max_tokens=8, temperature=0.0, seed=1),
     ),
     protocol.Cancel(request_id="r1"),
+    protocol.Reboot(),
     protocol.Accepted(request_id="r1", queue_position=2),
     protocol.Delta(request_id="r1", offset=0, text="Hel"),
     protocol.Done(request_id="r1", text="Hello", finish_reason="stop", completion_tokens=2),
@@ -28,7 +29,7 @@ def test_payload_round_trips_through_its_kind(payload: protocol.Payload) -> None
 
 
 def test_server_and_client_kinds_do_not_overlap() -> None:
-    to_client = {protocol.Kind.PROMPT, protocol.Kind.CANCEL}
+    to_client = {protocol.Kind.PROMPT, protocol.Kind.CANCEL, protocol.Kind.REBOOT}
     assert all(kind < 16 for kind in to_client)
     assert all(kind >= 16 for kind in set(protocol.Kind) - to_client)
 
