@@ -55,14 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--explain", action="store_true", help="also list scopes and permissions (stderr)")
     invite.set_defaults(handler=_invite_url)
 
-    demo = commands.add_parser("demo", help="run the whole product locally on devcord")
-    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="options passed on to the demo")
+    # The demo parses its own options (e.g. --once); they are passed through untouched.
+    demo = commands.add_parser("demo", help="run the whole product locally on devcord", add_help=False)
     demo.set_defaults(handler=_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "demo":
+        args.demo_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args))
 
 

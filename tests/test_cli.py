@@ -101,3 +101,22 @@ def test_unknown_bot_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
         main(["invite-url", "--client-id", "42", "--bot", "admin"])
     assert exited.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_demo_options_are_passed_through_to_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_demo(argv: list[str]) -> int:
+        seen.append(argv)
+        return 0
+
+    # The real demo loads the model; this test is about the hand-over of its options only.
+    monkeypatch.setattr("meatlizard.demo.main", fake_demo)
+    assert main(["demo", "--once", "--port", "8000"]) == 0
+    assert seen == [["--once", "--port", "8000"]]
+
+
+def test_other_commands_refuse_unknown_options() -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["keygen", "--once"])
+    assert exited.value.code == 2
