@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -76,6 +77,7 @@ class LatestValueSender(Generic[T]):
         self._wakeup = asyncio.Event()
         self._finishing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._last_send: float | None = None
 
     def update(self, value: T) -> None:
         """Offer a newer value; it replaces any value not yet sent."""
@@ -119,18 +121,30 @@ class LatestValueSender(Generic[T]):
                 self._wakeup.set()
                 continue
             value, self._pending = self._pending, None
+            self._last_send = time.monotonic()
             try:
                 await self._send(value)
             except Exception:
                 # An intermediate update may fail (a transient 5xx); the final one carries everything.
                 log.warning("intermediate update of %s failed", self._name, exc_info=True)
-            if self._pending is not None:
+            if self._has_pending():  # `update` may have run while we awaited the send
                 self._wakeup.set()
         if self._final is not None:
             await self._send(self._final)
 
+    def _has_pending(self) -> bool:
+        return self._pending is not None
+
     def _wait_for_budget(self) -> float:
+        """Seconds to hold an intermediate value. Spreading sends evenly over what is left of the window,
+        rather than spending the bucket in a burst, leaves room for the next stream's first update."""
         budget = self._budget()
-        if budget is None or budget.remaining > self._reserve:
+        if budget is None:
             return 0.0
-        return max(budget.reset_in_s, 0.01)
+        spare = budget.remaining - self._reserve
+        if spare <= 0:
+            return max(budget.reset_in_s, 0.01)
+        if self._last_send is None:
+            return 0.0  # the first update shows the user something as soon as possible
+        interval = budget.reset_in_s / spare
+        return max(0.0, self._last_send + interval - time.monotonic())
