@@ -39,6 +39,7 @@ fmt: install
 
 bench: install
 	$(PY) bench/envelope.py
+	$(PY) bench/engine.py
 	$(PY) bench/relay_overhead.py
 
 up:
