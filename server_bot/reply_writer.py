@@ -74,7 +74,9 @@ class ReplyWriter:
             view = (self._done_view if final else self._stop_view) if index == last else None
             if index >= len(self._pages):
                 await self._retire_buttons_of_last_page()
-                message = await self._channel.send(page, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS)
+                message = await self._channel.send(
+                    page, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS
+                )
                 self._pages.append(message)
                 self._shown.append(page)
             elif self._shown[index] != page or (index == last and final):

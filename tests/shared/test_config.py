@@ -12,7 +12,12 @@ SECRET_LOOKING = "S3cr3t-value-that-must-not-leak-0123456789"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
-    for name in ("PAYLOAD_ENCRYPTION_KEY", "PAYLOAD_ENCRYPTION_PREVIOUS_KEYS", "SERVER_BOT_TOKEN", "MODEL_PATH"):
+    for name in (
+        "PAYLOAD_ENCRYPTION_KEY",
+        "PAYLOAD_ENCRYPTION_PREVIOUS_KEYS",
+        "SERVER_BOT_TOKEN",
+        "MODEL_PATH",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 

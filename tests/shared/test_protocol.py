@@ -48,7 +48,11 @@ def test_payload_of_the_wrong_kind_is_a_protocol_error_without_its_text() -> Non
 
 @pytest.mark.parametrize(
     "data",
-    [pytest.param(b"not json", id="not-json"), pytest.param(b"[]", id="wrong-shape"), pytest.param(b"\xff", id="bytes")],
+    [
+        pytest.param(b"not json", id="not-json"),
+        pytest.param(b"[]", id="wrong-shape"),
+        pytest.param(b"\xff", id="bytes"),
+    ],
 )
 def test_garbage_payload_is_a_protocol_error(data: bytes) -> None:
     with pytest.raises(protocol.ProtocolError):
