@@ -148,3 +148,21 @@ async def test_steady_streaming_draws_no_429(devcord: Devcord, driver: Driver, t
             await bot_reply(driver, channel, after=int(prompt["id"]))
             await asyncio.sleep(0)
     assert await driver.served_429() == 0
+
+
+async def test_user_is_told_when_older_turns_no_longer_fit_the_context(
+    devcord: Devcord, driver: Driver, tmp_path: Path
+) -> None:
+    engine = FakeEngine(n_ctx=64)
+    async with stack_on(devcord, engine, tmp_path, chat={"default_max_tokens": 8}):
+        channel = await start_chat(driver, "alice")
+        last = 0
+        for n in range(4):
+            prompt = await driver.post(channel, "alice", f"message number {n} with a few more words in it")
+            last = int((await bot_reply(driver, channel, after=int(prompt["id"])))["id"])
+        notice = await driver.wait_for_message(
+            channel,
+            lambda m: int(m["id"]) > last and "longer than the model can read" in m["content"],
+            within=5,
+        )
+    assert "/chat reset" in notice["content"]
