@@ -92,6 +92,10 @@ async def server_context(
             prompt_keep_s=settings.server.prompt_keep_s,
             heartbeat_interval_s=relay.relay_heartbeat_interval_s,
         )
+        objects = object_store(storage)
+        if isinstance(objects, S3ObjectStore):
+            # Creates the private bucket on first start; an unreachable S3 stops start-up here, clearly.
+            await objects.ensure_bucket()
         yield ServerContext(
             discord=settings.discord,
             relay=relay,
@@ -99,7 +103,7 @@ async def server_context(
             chat=settings.chat,
             storage=storage,
             repo=repo,
-            objects=object_store(storage),
+            objects=objects,
             limiter=limiter,
             moderator=None if settings.server.moderation_config is None else load_moderator(settings),
             audit=audit,
