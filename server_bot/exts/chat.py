@@ -259,10 +259,11 @@ class Chat(commands.Cog):
         if verdict.blocked:
             await writer.finish(REPLY_WITHHELD)
             return
-        suffix = {"cancelled": "\n\n*(stopped)*", "length": "\n\n*(cut off at the reply length limit)*"}
-        await writer.finish(done.text + suffix.get(done.finish_reason, ""))
+        # Stored before it is shown: whoever sees the reply (or presses Regenerate) finds it in the history.
         if done.text.strip():
             await self.ctx.repo.add_message(session.id, Role.ASSISTANT, done.text, done.completion_tokens)
+        suffix = {"cancelled": "\n\n*(stopped)*", "length": "\n\n*(cut off at the reply length limit)*"}
+        await writer.finish(done.text + suffix.get(done.finish_reason, ""))
         if done.dropped_turns:
             await writer.notice(
                 f"ℹ️ The conversation is longer than the model can read at once: the oldest "
@@ -286,10 +287,10 @@ class Chat(commands.Cog):
         """A labelled Markov reply to the last prompt; it is not the model, so the history skips it."""
         prompts = [text for role, text in await self.ctx.repo.history(session.id) if role is Role.USER]
         reply = self.ctx.fallback.reply(prompts[-1] if prompts else "")
-        await channel.send(neutralise_mentions(reply), allowed_mentions=NO_PINGS)
         await self.ctx.audit.record(
             "prompt", success=True, user_id=session.owner_id, channel_id=channel.id, detail="fallback_reply"
         )
+        await channel.send(neutralise_mentions(reply), allowed_mentions=NO_PINGS)
 
     # ---- helpers --------------------------------------------------------------------------------
 

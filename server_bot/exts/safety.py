@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -157,6 +158,8 @@ class Safety(commands.Cog):
         self.bot = bot
         self.ctx: ServerContext = bot.ctx
         self._previous_error_handler: ErrorHandler = bot.tree.on_error
+        # Audit writes that finish after the user already has their answer; closing waits for them.
+        self._writes: set[asyncio.Task[Any]] = set()
 
     async def cog_load(self) -> None:
         # The errors extension owns what the user is told; this wraps it to audit the failure first.
@@ -171,20 +174,27 @@ class Safety(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.tree.on_error = self._previous_error_handler  # type: ignore[method-assign]
+        if self._writes:
+            await asyncio.wait(self._writes, timeout=5)
 
     async def audit_command(
         self, interaction: discord.Interaction, *, success: bool, detail: str | None = None
     ) -> None:
-        await self.ctx.audit.record(
-            "command",
-            success=success,
-            command=command_code(interaction),
-            user_id=interaction.user.id,
-            channel_id=interaction.channel_id,
-            latency_ms=_latency_ms(interaction),
-            detail=detail,
-            level=AuditLevel.INFO if success else AuditLevel.WARNING,
+        write = asyncio.ensure_future(
+            self.ctx.audit.record(
+                "command",
+                success=success,
+                command=command_code(interaction),
+                user_id=interaction.user.id,
+                channel_id=interaction.channel_id,
+                latency_ms=_latency_ms(interaction),
+                detail=detail,
+                level=AuditLevel.INFO if success else AuditLevel.WARNING,
+            )
         )
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
 
     @commands.Cog.listener()
     async def on_app_command_completion(
