@@ -113,10 +113,11 @@ async def test_toggle_fallback_is_kept_in_the_database(stack: Stack, driver: Dri
 
 async def test_transfer_moves_ownership_and_channel_access(stack: Stack, driver: Driver) -> None:
     channel = await start_chat(driver, "alice")
-    text = await command_reply(
-        driver, "admin", "general", "ai-admin transfer", session=channel, new_owner="bob"
-    )
-    assert "now belongs to" in text
+    view = await driver.command("admin", "general", "ai-admin transfer", session=channel, new_owner="bob")
+    done = await driver.wait_interaction(view["id"], lambda v: bool((v.get("original") or {}).get("content")))
+    reply = done["original"]
+    assert "now belongs to <@" in reply["content"]
+    assert reply["mentions"] == [], "the ephemeral follow-up names people without pinging them"
 
     assert channel in {int(c["id"]) for c in await driver.visible_channels("bob")}
     assert channel not in {int(c["id"]) for c in await driver.visible_channels("alice")}
