@@ -21,6 +21,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
 RUN groupadd --system --gid 10001 meatlizard \
     && useradd --system --uid 10001 --gid meatlizard --home-dir /app --shell /usr/sbin/nologin meatlizard
 COPY --from=build /wheels /wheels
+# pg_dump for `/ai-admin backup database` (docs/admin.md); the client matches the PostgreSQL 15 server.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-index --find-links /wheels meatlizard && rm -rf /wheels
 WORKDIR /app
 # Migrations ship inside the wheel and run at every start-up (server_bot.main), before the bot connects.

@@ -26,6 +26,14 @@ def llama_engine(model: ModelSettings) -> LlamaEngine:
     return LlamaEngine(EngineConfig(model_path=model.path, n_ctx=model.context, n_threads=model.threads))
 
 
+def health_server(bot: ClientBot, host: str, port: int) -> HealthServer:
+    """`GET /health` for the client-bot: 503 while the gateway is down or the model is not loaded."""
+    health = HealthServer(host, port)
+    health.add_check("gateway", bot.gateway_health)
+    health.add_check("model", bot.model_health)
+    return health
+
+
 async def run(
     discord_settings: DiscordSettings,
     relay: RelaySettings,
@@ -34,9 +42,7 @@ async def run(
 ) -> None:
     discord_endpoints.apply(discord_settings)
     async with ClientBot(discord_settings, relay, engine) as bot:
-        health = HealthServer(client.health_host, client.health_port)
-        health.add_check("gateway", bot.gateway_health)
-        health.add_check("model", bot.model_health)
+        health = health_server(bot, client.health_host, client.health_port)
         await health.start()
         try:
             await bot.start(client.token.get_secret_value())

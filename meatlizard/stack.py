@@ -15,10 +15,12 @@ from typing import Any
 
 from client_bot.bot import ClientBot
 from client_bot.engine import Engine
+from client_bot.main import health_server as client_health
 from devcord import Devcord
 from devcord.testing import Driver
 from server_bot.bot import ServerBot
 from server_bot.main import ServerSettings, server_context
+from server_bot.main import health_server as server_health
 from server_bot.ratelimit import RateRules
 from shared import discord_endpoints
 from shared.config import (
@@ -30,6 +32,7 @@ from shared.config import (
     StorageSettings,
 )
 from shared.envelope import generate_key_hex
+from shared.health import HealthServer
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -66,6 +69,8 @@ class Stack:
     client_settings: tuple[DiscordSettings, RelaySettings, ClientBotSettings]
     engine: Engine
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    # Each bot's /health, as its process serves it in production (free ports on 127.0.0.1).
+    health: dict[str, HealthServer] = field(default_factory=dict)
 
     @property
     def relay_channel_id(self) -> int:
@@ -86,6 +91,11 @@ class Stack:
             self.engine = engine
         discord_settings, relay, _ = self.client_settings
         self.client = ClientBot(discord_settings, relay, self.engine)
+        # The previous client's endpoint stays up after `stop_client` (reporting it down) until replaced.
+        if (previous := self.health.pop("client-bot", None)) is not None:
+            await previous.stop()
+        self.health["client-bot"] = client_health(self.client, "127.0.0.1", 0)
+        await self.health["client-bot"].start()
         started = self.client.start(CLIENT_BOT_TOKEN)
         self._tasks["client-bot"] = asyncio.create_task(started, name="client-bot")
         await _until(lambda: self.client is not None and self.client.relay is not None, "client-bot relay")
@@ -158,6 +168,8 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
         async with server_context(settings, options.rate_rules) as ctx:
             server = ServerBot(ctx)
             stack = Stack(devcord, driver, server, None, settings, client_settings, engine)
+            stack.health["server-bot"] = server_health(server, "127.0.0.1", 0)
+            await stack.health["server-bot"].start()
             started = server.start(SERVER_BOT_TOKEN)
             stack._tasks["server-bot"] = asyncio.create_task(started, name="server-bot")
             try:
@@ -169,6 +181,8 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
                 await stack.stop_client()
                 await server.close()
                 await _finish(stack._tasks.pop("server-bot"))
+                for endpoint in stack.health.values():
+                    await endpoint.stop()
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -14,7 +14,7 @@ from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
 from server_bot.moderation import ModerationConfigError, Moderator
-from server_bot.objects import LocalFolderStore, ObjectStore, S3ObjectStore
+from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
 from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.relay import RelayHub
 from shared import discord_endpoints
@@ -111,14 +111,34 @@ async def server_context(
         )
 
 
+def health_server(bot: ServerBot, host: str, port: int) -> HealthServer:
+    """`GET /health` for the server-bot: 503 while the gateway, database or object store is down; Redis
+    is optional (the limiter falls back to in-process limits), so its outage only degrades."""
+    ctx = bot.ctx
+    health = HealthServer(host, port)
+    health.add_check("gateway", bot.gateway_health)
+    health.add_check("database", ctx.repo.health)
+    health.add_check("object_store", _object_store_check(ctx.objects))
+    health.add_check("rate_limiter", ctx.limiter.healthy, required=False)
+    return health
+
+
+def _object_store_check(objects: ObjectStore) -> Callable[[], Awaitable[tuple[bool, str]]]:
+    async def check() -> tuple[bool, str]:
+        try:
+            await objects.exists("health/probe")
+        except ObjectStoreError as exc:
+            return False, type(exc).__name__
+        return True, type(objects).__name__
+
+    return check
+
+
 async def run(settings: ServerSettings) -> int:
     """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(settings.discord)
     async with server_context(settings) as ctx, ServerBot(ctx) as bot:
-        health = HealthServer(settings.server.health_host, settings.server.health_port)
-        health.add_check("gateway", bot.gateway_health)
-        health.add_check("database", ctx.repo.health)
-        health.add_check("rate_limiter", ctx.limiter.healthy, required=False)
+        health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()
         try:
             await bot.start(settings.server.token.get_secret_value())
