@@ -25,12 +25,15 @@ from typing import Any
 from client_bot.engine import ChatTurn, EngineConfig, GenerationRequest, LlamaEngine, default_model_path
 from meatlizard.scripted_user import command_reply, has_regenerate_button, start_chat
 from meatlizard.stack import Stack, StackOptions, running_devcord, running_stack
+from server_bot.ratelimit import RateRules
 
 SYSTEM = "You are a helpful assistant."
 PROMPT = "Write a long story about a brave lizard who learns to fly over the mountains."
 MAX_TOKENS = 128
 SEED = 42
 USER = "alice"
+# A run that has not finished by then is a failure to report, not something to wait for.
+RUN_LIMIT_S = 60
 # What the server-bot appends to a reply that hit max_tokens (server_bot/exts/chat.py).
 LENGTH_NOTE = "\n\n*(cut off at the reply length limit)*"
 
@@ -89,6 +92,12 @@ async def relay_run(stack: Stack, channel: int, cursor: list[int]) -> Timing:
     cursor[0] = await _drain(stack, cursor[0])
     started = time.perf_counter()
     await driver.post(channel, USER, PROMPT)
+    async with asyncio.timeout(RUN_LIMIT_S):
+        return await _watch_reply(stack, channel, cursor, started)
+
+
+async def _watch_reply(stack: Stack, channel: int, cursor: list[int], started: float) -> Timing:
+    driver = stack.driver
     first: float | None = None
     while True:
         feed = await driver.events(USER, after=cursor[0], wait_s=30)
@@ -126,6 +135,8 @@ async def bench(runs: int) -> None:
     options = StackOptions(
         Path(tempfile.mkdtemp(prefix="relay-bench-")),
         chat={"system_prompt": SYSTEM, "default_temperature": 0.0, "default_max_tokens": MAX_TOKENS},
+        # The default 6 prompts/minute per user would (rightly) refuse a bench's back-to-back prompts.
+        rate_rules=RateRules(prompt_per_user="1000/minute", command_per_user="1000/minute"),
     )
     engine = LlamaEngine(config)
     async with running_devcord() as devcord, running_stack(devcord, engine, options) as stack:
