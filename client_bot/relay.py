@@ -17,11 +17,11 @@ import discord
 
 from client_bot.engine import ChatTurn as EngineTurn
 from client_bot.engine import Engine, EngineError, GenerationRequest, GenerationResult, PromptTooLong
-from shared import envelope, protocol
+from shared import protocol
 from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
 from shared.pacing import LatestValueSender
-from shared.relay_link import ForeignMessage, RelayLink
+from shared.relay_link import RelayLink
 from shared.tasks import spawn
 
 log = get_logger(__name__)
@@ -54,13 +54,8 @@ class ClientRelay:
 
     async def handle(self, message: discord.Message) -> None:
         """Act on one message seen in the relay channel."""
-        try:
-            received = await self.link.receive(message)
-        except ForeignMessage as exc:
-            log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
-            return
-        except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
-            log.warning("rejected a relay envelope: %s", type(exc).__name__)
+        received = await self.link.accept(message)
+        if received is None:
             return
         payload = received.payload
         if isinstance(payload, protocol.Prompt):

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import discord
 
-from shared import envelope, protocol
+from shared import protocol
 from shared.log import get_logger
-from shared.relay_link import ForeignMessage, RelayLink
+from shared.relay_link import RelayLink
 from shared.tasks import spawn
 
 log = get_logger(__name__)
@@ -141,13 +141,8 @@ class RelayHub:
         """Act on one message seen in the relay channel."""
         if self._link is None:
             return
-        try:
-            received = await self._link.receive(message)
-        except ForeignMessage as exc:
-            log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
-            return
-        except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
-            log.warning("rejected a relay envelope: %s", type(exc).__name__)
+        received = await self._link.accept(message)
+        if received is None:
             return
         payload = received.payload
         if isinstance(payload, protocol.Heartbeat):

@@ -88,6 +88,20 @@ class RelayLink:
         """What is left of the relay channel's message bucket, as Discord last reported it."""
         return route_budget(self.channel._state.http, self._post_route)
 
+    async def accept(self, message: discord.Message) -> Received | None:
+        """Open a relay message, or log why it was refused (never its content) and return None.
+
+        Both bots treat every refusal the same way: a message from an unpaired author, an envelope that
+        fails authentication, replay or size checks, or a payload that does not match its kind is dropped.
+        """
+        try:
+            return await self.receive(message)
+        except ForeignMessage as exc:
+            log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
+        except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
+            log.warning("rejected a relay envelope: %s", type(exc).__name__)
+        return None
+
     async def receive(self, message: discord.Message) -> Received:
         """Open a relay message. Raises `ForeignMessage`, `envelope.EnvelopeError` or `ProtocolError`."""
         if message.author.id != self.peer_id:
