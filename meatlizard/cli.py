@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from meatlizard.invite import BOT_PERMISSIONS, BOT_SCOPES, InviteError, invite_url
 from shared.envelope import generate_key_hex
+from shared.permissions import names
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def _invite_url(args: argparse.Namespace) -> int:
         return 2
     if args.explain:
         print(f"# scopes: {' '.join(BOT_SCOPES[args.bot])}", file=sys.stderr)
-        print(f"# permissions: {', '.join(BOT_PERMISSIONS[args.bot])}", file=sys.stderr)
+        print(f"# permissions: {', '.join(names(BOT_PERMISSIONS[args.bot]))}", file=sys.stderr)
     print(url)
     return 0
 

@@ -34,21 +34,11 @@ from shared.audit import AuditLevel
 from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
 from shared.mentions import NO_PINGS, neutralise_mentions
+from shared.permissions import SERVER_BOT_PERMISSIONS
 from shared.tasks import spawn
 
 log = get_logger(__name__)
 
-# The least the server-bot needs in the guild: see and write its channels, create session channels and
-# set who may see them (overwrites need MANAGE_ROLES), attach transcripts and charts.
-REQUIRED_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    read_message_history=True,
-    embed_links=True,
-    attach_files=True,
-    manage_channels=True,
-    manage_roles=True,
-)
 # A server-bot restart waits at most this long for the replies being written to finish.
 DRAIN_LIMIT_S = 600.0
 _TOKENS_WINDOW = timedelta(minutes=5)
@@ -304,8 +294,8 @@ class Admin(commands.Cog):
 
 def permissions_report(have: discord.Permissions) -> str:
     """Which needed permissions the bot lacks and which it holds without needing them."""
-    missing = [name for name, needed in REQUIRED_PERMISSIONS if needed and not getattr(have, name)]
-    excessive = [name for name, held in have if held and not getattr(REQUIRED_PERMISSIONS, name)]
+    missing = [name for name, needed in SERVER_BOT_PERMISSIONS if needed and not getattr(have, name)]
+    excessive = [name for name, held in have if held and not getattr(SERVER_BOT_PERMISSIONS, name)]
     lines = ["**Server-bot permissions**"]
     lines.append("Missing: " + (", ".join(f"`{n}`" for n in missing) if missing else "none"))
     lines.append("Excessive: " + (", ".join(f"`{n}`" for n in excessive) if excessive else "none"))
