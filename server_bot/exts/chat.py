@@ -157,6 +157,10 @@ class Chat(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None or not message.content.strip():
             return
+        # Session channels live in the sessions category; skip the database for every other channel.
+        category = getattr(message.channel, "category", None)
+        if category is None or category.name != self.ctx.discord.sessions_category:
+            return
         session = await self.ctx.repo.get_session_by_channel(message.channel.id)
         if session is None or not session.is_open or message.author.id != session.owner_id:
             return
