@@ -422,9 +422,10 @@ class Interactions:
                 response_message_loading=bool(message.flags & LOADING),
                 response_message_ephemeral=bool(message.flags & EPHEMERAL),
             )
+        if message is not None and kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
+            # The callback resource exists for responses that produced a message (4 and 7); a deferred
+            # response is described by `interaction.response_message_*` alone.
             out["resource"] = {"type": kind, "message": self.world.message_payload(message)}
-        else:
-            out["resource"] = {"type": kind}
         return out
 
     # -- interaction webhooks ------------------------------------------------------------------------

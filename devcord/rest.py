@@ -12,6 +12,7 @@ from aiohttp import web
 
 from devcord import intents as I
 from devcord import permissions as P
+from devcord import visibility as V
 from devcord.errors import (
     UNKNOWN_BAN,
     UNKNOWN_OVERWRITE,
@@ -120,7 +121,7 @@ class DiscordApi:
 
     def _channel(self, request: web.Request) -> Channel:
         channel = self.world.channel(_id(request, "channel_id"))
-        if not self.world.can_view(channel, self.me(request)):
+        if not V.visible(self.world, channel, self.me(request)):
             raise missing_access()
         return channel
 
@@ -150,7 +151,8 @@ class DiscordApi:
     async def get_application(self, request: web.Request) -> web.Response:
         app = self.app(request)
         owner = self.world.users.get(app.owner_id) or self.world.users[app.bot_user_id]
-        return json_response(app.payload(self.world.users[app.bot_user_id], owner))
+        guilds = sum(1 for g in self.world.guilds.values() if app.bot_user_id in g.members)
+        return json_response(app.payload(self.world.users[app.bot_user_id], owner, guild_count=guilds))
 
     async def get_gateway(self, request: web.Request) -> web.Response:
         return json_response({"url": self.gateway_url().rstrip("/")})
@@ -176,7 +178,7 @@ class DiscordApi:
         except (KeyError, ValueError):
             raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
         channel = self.world.dm_channel(self.me(request), recipient.id)
-        return json_response(self.world.channel_payload(channel))
+        return json_response(self.world.dm_payload(channel, self.me(request)))
 
     async def my_guilds(self, request: web.Request) -> web.Response:
         me = self.me(request)
@@ -189,6 +191,7 @@ class DiscordApi:
                         "id": str(guild.id),
                         "name": guild.name,
                         "icon": None,
+                        "banner": None,
                         "owner": guild.owner_id == me,
                         "permissions": str(perms),
                         "features": [],
@@ -200,16 +203,16 @@ class DiscordApi:
 
     async def get_guild(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
-        data = self.world.guild_create_payload(guild, self.me(request), with_members=False)
-        for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large"):
-            data.pop(key, None)
-        return json_response(data)
+        with_counts = request.query.get("with_counts", "").lower() in ("1", "true")
+        return json_response(self.world.guild_payload(guild, with_counts=with_counts))
 
     async def guild_channels(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         me = self.me(request)
         channels = [self.world.channels[c] for c in guild.channel_ids]
-        return json_response([self.world.channel_payload(c) for c in channels if self.world.can_view(c, me)])
+        # Channels the bot cannot view are omitted here; only the Gateway sends them, obfuscated.
+        shown = [c for c in channels if V.visible(self.world, c, me)]
+        return json_response([self.world.channel_payload(c) for c in shown])
 
     def _overwrites(
         self, guild: Guild, raw: list[Json], me: int, *, check_against: int

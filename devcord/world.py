@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from devcord import permissions as P
+from devcord import visibility as V
 from devcord.errors import (
     CANNOT_EDIT_OTHERS_MESSAGE,
     UNKNOWN_CHANNEL,
@@ -43,6 +44,7 @@ from devcord.model import (
     iso,
 )
 from devcord.snowflake import SnowflakeFactory
+from devcord.validation import stored_components, stored_embeds
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +233,8 @@ class World:
 
     # -- payloads ------------------------------------------------------------------------------------
 
-    def message_payload(self, msg: Message) -> Json:
+    def message_payload(self, msg: Message, *, nested: bool = False) -> Json:
         author = self.users[msg.author_id]
-        channel = self.channels.get(msg.channel_id)
         out: Json = {
             "id": str(msg.id),
             "type": msg.type,
@@ -262,14 +263,22 @@ class World:
             out["interaction_metadata"] = msg.interaction_metadata
         if msg.message_reference is not None:
             out["message_reference"] = msg.message_reference
-        if channel is not None and channel.guild_id is not None:
-            out["guild_id"] = str(channel.guild_id)
+            if msg.type == 19:
+                ref = self.messages.get(msg.channel_id, {}).get(
+                    int(msg.message_reference.get("message_id") or 0)
+                )
+                # The replied-to message, one level deep; null when it was deleted ("Message Object").
+                out["referenced_message"] = (
+                    None if ref is None or ref.deleted or nested else self.message_payload(ref, nested=True)
+                )
         return out
 
     def gateway_message_payload(self, msg: Message) -> Json:
-        """MESSAGE_CREATE/UPDATE carry `guild_id` and the author's partial `member` in guilds."""
+        """MESSAGE_CREATE/UPDATE carry `guild_id` and the author's partial `member` in guilds (REST
+        message objects carry neither)."""
         out = self.message_payload(msg)
         if msg.guild_id is not None:
+            out["guild_id"] = str(msg.guild_id)
             member = self.guilds[msg.guild_id].members.get(msg.author_id)
             if member is not None and msg.webhook_id is None:
                 out["member"] = member.payload()
@@ -305,8 +314,8 @@ class World:
             guild_id=channel.guild_id,
             author_id=author_id,
             content=body.get("content") or "",
-            embeds=list(body.get("embeds") or []),
-            components=list(body.get("components") or []),
+            embeds=stored_embeds(list(body.get("embeds") or [])),
+            components=stored_components(list(body.get("components") or [])),
             attachments=attachments,
             flags=int(body.get("flags") or 0),
             nonce=body.get("nonce"),
@@ -315,7 +324,16 @@ class World:
         )
         if msg.message_reference is not None:
             msg.type = 19 if msg.type == 0 else msg.type
-            msg.message_reference = {**msg.message_reference, "channel_id": str(channel.id)}
+            ref = msg.message_reference
+            # The reference as Discord answers it: type 0 (DEFAULT, a reply) plus where it points.
+            msg.message_reference = {
+                "type": int(ref.get("type") or 0),
+                "channel_id": str(ref.get("channel_id") or channel.id),
+            }
+            if ref.get("message_id") is not None:
+                msg.message_reference["message_id"] = str(ref["message_id"])
+            if channel.guild_id is not None:
+                msg.message_reference["guild_id"] = str(channel.guild_id)
         self._resolve_mentions(msg, channel, body.get("allowed_mentions"), perms)
         if msg.flags & EPHEMERAL:
             self.ephemeral[msg.id] = msg
@@ -362,9 +380,9 @@ class World:
         if "content" in body:
             msg.content = body["content"] or ""
         if "embeds" in body:
-            msg.embeds = list(body["embeds"] or [])
+            msg.embeds = stored_embeds(list(body["embeds"] or []))
         if "components" in body:
-            msg.components = list(body["components"] or [])
+            msg.components = stored_components(list(body["components"] or []))
         if "flags" in body and body["flags"] is not None:
             # Only SUPPRESS_EMBEDS may be toggled; the loading flag goes once the response is edited.
             msg.flags = (msg.flags & EPHEMERAL) | (int(body["flags"]) & (1 << 2))
@@ -405,38 +423,50 @@ class World:
     def channel_payload(self, channel: Channel) -> Json:
         return channel.payload(self.users)
 
+    def dm_payload(self, channel: Channel, viewer_id: int) -> Json:
+        """A DM as its viewer gets it: `recipients` lists the other side, never the viewer."""
+        out = channel.payload(self.users)
+        if channel.type == DM:
+            out["recipients"] = [r for r in out["recipients"] if r["id"] != str(viewer_id)]
+        return out
+
+    def channel_view(self, channel: Channel, user_id: int) -> Json:
+        return V.channel_view(self, channel, user_id)
+
     def add_channel(self, channel: Channel) -> Channel:
+        parent = V.parent_of(self, channel)
+        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
         self.channels[channel.id] = channel
         if channel.guild_id is not None:
             self.guilds[channel.guild_id].channel_ids.append(channel.id)
-            self.emit(
-                "CHANNEL_CREATE",
-                self.channel_payload(channel),
-                guild_id=channel.guild_id,
-                viewers=self.viewers(channel),
-            )
+            V.emit_channel(self, "CHANNEL_CREATE", channel, V.sighted(self, channel))
+            V.announce_parent_change(self, parent, parent_before)
         return channel
 
     def update_channel(self, channel: Channel, change: Callable[[Channel], object]) -> Channel:
-        before = self.viewers(channel)
+        """Everyone gets a CHANNEL_UPDATE: in full if they may view the channel after the change (the
+        moment access is gained, the update carries the real channel), obfuscated otherwise."""
+        parent = V.parent_of(self, channel)
+        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
         change(channel)
-        after = self.viewers(channel)
-        payload = self.channel_payload(channel)
-        # Who just lost sight gets a delete, who gained it a create, the rest an update.
-        self.emit("CHANNEL_UPDATE", payload, guild_id=channel.guild_id, viewers=before & after)
-        if after - before:
-            self.emit("CHANNEL_CREATE", payload, guild_id=channel.guild_id, viewers=after - before)
-        if before - after:
-            self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=before - after)
+        V.emit_channel(self, "CHANNEL_UPDATE", channel, V.sighted(self, channel))
+        V.announce_parent_change(self, parent, parent_before)
         return channel
 
     def delete_channel(self, channel: Channel) -> None:
-        viewers = self.viewers(channel)
+        parent = V.parent_of(self, channel)
+        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
+        full = V.sighted(self, channel)
         payload = self.channel_payload(channel)
+        hidden = V.obfuscated(channel) if channel.guild_id is not None else None
         del self.channels[channel.id]
         if channel.guild_id is not None:
             self.guilds[channel.guild_id].channel_ids.remove(channel.id)
-        self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=viewers)
+            everyone = frozenset(self.guilds[channel.guild_id].members)
+            self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=full)
+            if everyone - full:
+                self.emit("CHANNEL_DELETE", hidden or {}, guild_id=channel.guild_id, viewers=everyone - full)
+            V.announce_parent_change(self, parent, parent_before)
 
     def dm_channel(self, user_a: int, user_b: int) -> Channel:
         pair = sorted({user_a, user_b})
@@ -450,15 +480,21 @@ class World:
     # -- members and roles ---------------------------------------------------------------------------
 
     def member_payload(self, guild: Guild, member: Member) -> Json:
-        out = member.payload(self.users[member.user_id])
-        out["guild_id"] = str(guild.id)
-        return out
+        """The REST guild member object (no `guild_id`)."""
+        return member.payload(self.users[member.user_id])
+
+    def member_event_payload(self, guild: Guild, member: Member) -> Json:
+        """GUILD_MEMBER_ADD/UPDATE carry the member plus `guild_id`."""
+        return self.member_payload(guild, member) | {"guild_id": str(guild.id)}
 
     def add_member(self, guild: Guild, user_id: int, roles: list[int] | None = None) -> Member:
         member = Member(user_id=user_id, guild_id=guild.id, roles=list(roles or []), joined_at=time.time())
         guild.members[user_id] = member
         self.emit(
-            "GUILD_MEMBER_ADD", self.member_payload(guild, member), guild_id=guild.id, viewers=guild.members
+            "GUILD_MEMBER_ADD",
+            self.member_event_payload(guild, member),
+            guild_id=guild.id,
+            viewers=guild.members,
         )
         return member
 
@@ -468,7 +504,7 @@ class World:
         member.roles = [r for r in dict.fromkeys(roles) if r != guild.id]
         self.emit(
             "GUILD_MEMBER_UPDATE",
-            self.member_payload(guild, member),
+            self.member_event_payload(guild, member),
             guild_id=guild.id,
             viewers=self.guild_viewers(guild),
         )
@@ -515,53 +551,73 @@ class World:
 
     # -- guild snapshot for GUILD_CREATE -------------------------------------------------------------
 
-    def guild_create_payload(self, guild: Guild, viewer_id: int, *, with_members: bool) -> Json:
-        viewer = guild.members[viewer_id]
-        channels = [self.channels[c] for c in guild.channel_ids]
-        members = list(guild.members.values()) if with_members else [viewer]
-        return {
+    def guild_payload(self, guild: Guild, *, with_counts: bool = False) -> Json:
+        """The REST guild object ("Get Guild"): no gateway-only fields; counts only when asked for."""
+        out: Json = {
             "id": str(guild.id),
             "name": guild.name,
             "icon": None,
+            "description": None,
+            "home_header": None,
             "splash": None,
             "discovery_splash": None,
+            "features": [],
             "banner": None,
-            "description": None,
             "owner_id": str(guild.owner_id),
+            "application_id": None,
+            "region": "deprecated",
             "afk_channel_id": None,
             "afk_timeout": 300,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "widget_enabled": False,
+            "widget_channel_id": None,
             "verification_level": 0,
+            "roles": [r.payload() for r in guild.roles.values()],
             "default_message_notifications": 0,
-            "explicit_content_filter": 0,
             "mfa_level": 0,
-            "nsfw_level": 0,
+            "explicit_content_filter": 0,
+            "max_presences": None,
+            "max_members": 500000,
+            "max_stage_video_channel_users": 50,
+            "max_video_channel_users": 25,
+            "vanity_url_code": None,
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "preferred_locale": "en-US",
-            "system_channel_id": None,
-            "system_channel_flags": 0,
             "rules_channel_id": None,
+            "safety_alerts_channel_id": None,
             "public_updates_channel_id": None,
-            "vanity_url_code": None,
-            "application_id": None,
-            "max_members": 500000,
-            "features": [],
-            "roles": [r.payload() for r in guild.roles.values()],
+            "premium_progress_bar_enabled": False,
+            "nsfw": False,
+            "nsfw_level": 0,
             "emojis": [],
             "stickers": [],
+            "incidents_data": None,
+        }
+        if with_counts:
+            # devcord has no presences; every member counts as offline.
+            out.update(approximate_member_count=len(guild.members), approximate_presence_count=0)
+        return out
+
+    def guild_create_payload(self, guild: Guild, viewer_id: int, *, with_members: bool) -> Json:
+        """GUILD_CREATE: the guild plus the gateway-only fields. Channels the viewer cannot see are sent
+        obfuscated ("Channel Visibility"), so the list is complete but their details are not."""
+        viewer = guild.members[viewer_id]
+        members = list(guild.members.values()) if with_members else [viewer]
+        return self.guild_payload(guild) | {
             "joined_at": iso(viewer.joined_at),
             "large": False,
             "unavailable": False,
             "member_count": len(guild.members),
             "members": [self.member_payload(guild, m) for m in members],
-            "channels": [self.channel_payload(c) for c in channels if self.can_view(c, viewer_id)],
+            "channels": [self.channel_view(self.channels[c], viewer_id) for c in guild.channel_ids],
             "threads": [],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
-            "premium_progress_bar_enabled": False,
         }
 
     def all_attachments(self) -> Iterable[Attachment]:
