@@ -245,6 +245,7 @@ class Message:
     application_id: int | None = None
     interaction_metadata: Json | None = None
     message_reference: Json | None = None
+    pinned_at: float | None = None
     # Earlier versions, oldest first, so tests can see every streaming edit.
     history: list[Json] = field(default_factory=list)
     deleted: bool = False

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from devcord import intents as I
+from devcord import limits as L
 from devcord import permissions as P
 from devcord import visibility as V
 from devcord.errors import (
@@ -260,6 +261,7 @@ class DiscordApi:
             if parent is None or parent.guild_id != guild.id or parent.type != GUILD_CATEGORY:
                 raise form_error("parent_id", "CHANNEL_PARENT_INVALID", "Not a category")
         overwrites = self._overwrites(guild, body.get("permission_overwrites") or [], me, check_against=perms)
+        L.check_new_channel(len(guild.channel_ids), self._children(guild, parent_id))
         channel = Channel(
             id=self.world.ids.next(),
             type=ctype,
@@ -273,6 +275,11 @@ class DiscordApi:
         )
         self.world.add_channel(channel)
         return json_response(self.world.channel_payload(channel), status=201)
+
+    def _children(self, guild: Guild, parent_id: Any) -> int | None:
+        if parent_id is None:
+            return None
+        return sum(1 for c in guild.channel_ids if self.world.channels[c].parent_id == int(parent_id))
 
     async def get_channel(self, request: web.Request) -> web.Response:
         return json_response(self.world.channel_payload(self._channel(request)))
@@ -288,6 +295,8 @@ class DiscordApi:
         if "permission_overwrites" in body:
             self.world.require(channel, me, P.MANAGE_ROLES)
             overwrites = self._overwrites(guild, body["permission_overwrites"] or [], me, check_against=perms)
+        if body.get("parent_id") is not None and str(body["parent_id"]) != str(channel.parent_id):
+            L.check_category_room(self._children(guild, body["parent_id"]))
 
         def change(ch: Channel) -> None:
             for key in ("name", "topic", "nsfw", "position"):
@@ -468,6 +477,7 @@ class DiscordApi:
         wanted = int(body.get("permissions") or guild.everyone.permissions)
         if wanted & ~perms:
             raise missing_permissions()
+        L.check_new_role(len(guild.roles))
         role = self.world.add_role(
             guild,
             str(body.get("name") or "new role"),

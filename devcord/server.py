@@ -18,6 +18,7 @@ from devcord.errors import ApiError, DevcordError
 from devcord.gateway import Gateway
 from devcord.http import CALLER, json_response
 from devcord.interactions import Interactions
+from devcord.pins import Pins
 from devcord.ratelimit import RateLimited, RateLimiter
 from devcord.rest import DiscordApi
 from devcord.scenario import DEMO, build
@@ -77,7 +78,8 @@ class Devcord:
     def api_route_defs(self) -> list[web.RouteDef]:
         """Every Discord route served under /api/v10. A further resource module (e.g. OAuth2) adds its
         `routes()` to this list with one line; the conformance test probes everything listed here."""
-        return [*self.api.routes()]
+        # Literal paths (messages/pins) before the templates that would swallow them (messages/{id}).
+        return [*Pins(self.api).routes(), *self.api.routes()]
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 * 1024 * 1024)

@@ -250,7 +250,7 @@ class World:
             "attachments": [a.payload(self.base_url, msg.channel_id) for a in msg.attachments],
             "embeds": msg.embeds,
             "components": msg.components,
-            "pinned": False,
+            "pinned": msg.pinned_at is not None,
             "flags": msg.flags,
         }
         if msg.nonce is not None:

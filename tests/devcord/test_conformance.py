@@ -64,6 +64,19 @@ class Prober:
         return data
 
 
+async def server_call(server: Devcord, method: str, path: str, body: Any, token: str) -> Any:
+    """A set-up request whose answer is not itself under test."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method, server.api_base + path, json=body, headers={"Authorization": f"Bot {token}"}
+        ) as resp,
+    ):
+        assert resp.status < 300, (method, path, resp.status, await resp.text())
+        raw = await resp.read()
+        return json.loads(raw) if raw else None
+
+
 async def _probe_everything(p: Prober, server: Devcord, driver: Driver) -> None:
     world = server.world
     guild = next(iter(world.guilds.values()))
@@ -126,6 +139,12 @@ async def _probe_everything(p: Prober, server: Devcord, driver: Driver) -> None:
     await p.call("GET", f"/channels/{general}/messages/{first['id']}", expect=200)
     await p.call("GET", f"/channels/{general}/messages/1", expect=404)
     await p.call("PATCH", f"/channels/{general}/messages/{first['id']}", {"content": "edited"}, expect=200)
+    await p.call("PUT", f"/channels/{general}/messages/pins/{first['id']}", expect=204)
+    await p.call("GET", f"/channels/{general}/messages/pins", expect=200)
+    await p.call("GET", f"/channels/{general}/pins", expect=200)
+    await p.call("DELETE", f"/channels/{general}/pins/{first['id']}", expect=204)
+    await p.call("PUT", f"/channels/{general}/pins/{first['id']}", bot="rogue-bot", expect=403)
+    await p.call("DELETE", f"/channels/{general}/messages/pins/1", expect=404)
     await p.call("DELETE", f"/channels/{general}/messages/{first['id']}", expect=204)
     await p.call("POST", f"/channels/{general}/typing", expect=204)
 
@@ -187,6 +206,32 @@ async def _probe_everything(p: Prober, server: Devcord, driver: Driver) -> None:
     await p.call("GET", f"{hook}/messages/1", bot=None, expect=404)
     await p.call("GET", f"/webhooks/{app.id}/wrong/messages/@original", bot=None, expect=401)
     await p.call("POST", "/interactions/1/nope/callback", {"type": 4}, bot=None, expect=404)
+
+    # Structural maximums, each answered with Discord's error.
+    category = await p.call("POST", f"/guilds/{g}/channels", {"name": "full", "type": 4}, expect=201)
+    for n in range(50):
+        body = {"name": f"c{n}", "parent_id": category["id"]}
+        await server_call(server, "POST", f"/guilds/{g}/channels", body, p.tokens["server-bot"])
+    full = await p.call(
+        "POST", f"/guilds/{g}/channels", {"name": "c50", "parent_id": category["id"]}, expect=400
+    )
+    assert full["errors"]["parent_id"]["_errors"][0]["code"] == "CHANNEL_PARENT_MAX_CHANNELS"
+    while len(guild.channel_ids) < 500:
+        await server_call(server, "POST", f"/guilds/{g}/channels", {"name": "filler"}, p.tokens["server-bot"])
+    assert (await p.call("POST", f"/guilds/{g}/channels", {"name": "extra"}, expect=400))["code"] == 30013
+    while len(guild.roles) < 251:
+        await server_call(server, "POST", f"/guilds/{g}/roles", {"name": "r"}, p.tokens["server-bot"])
+    assert (await p.call("POST", f"/guilds/{g}/roles", {"name": "extra"}, expect=400))["code"] == 30005
+    for n in range(51):
+        msg = await server_call(
+            server, "POST", f"/channels/{general}/messages", {"content": f"{n}"}, p.tokens["server-bot"]
+        )
+        if n < 50:
+            await server_call(
+                server, "PUT", f"/channels/{general}/messages/pins/{msg['id']}", None, p.tokens["server-bot"]
+            )
+    pin = await p.call("PUT", f"/channels/{general}/messages/pins/{msg['id']}", expect=400)
+    assert pin["code"] == 30003
 
     # A forced 429.
     await driver.set_ratelimits(force_429={"count": 1, "retry_after": 0.01})
