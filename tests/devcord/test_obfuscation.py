@@ -116,3 +116,22 @@ async def test_category_is_visible_when_any_child_is(devcord: Devcord) -> None:
         await _eventually(lambda: getattr(rogue.get_channel(category.id), "name", None) == "Sessions")
         assert getattr(rogue.get_channel(child.id), "name", None) == "rogue-room"
         assert "Sessions" in await _rest_channel_names(devcord, "rogue-bot")
+        await child.delete()
+        await _eventually(lambda: getattr(rogue.get_channel(category.id), "name", None) == HIDDEN)
+
+
+async def test_a_bot_without_access_to_its_own_category_finds_it_hidden_after_a_restart(
+    devcord: Devcord,
+) -> None:
+    """The trap for a product that finds its category by name: created without an overwrite for the bot
+    itself, the category is `___hidden___` in the next GUILD_CREATE the bot receives."""
+    async with running(Recorder(intents=intents(members=True)), "server-bot") as first:
+        guild = first.guilds[0]
+        category = await guild.create_category(
+            "Sessions", overwrites={guild.default_role: discord.PermissionOverwrite(view_channel=False)}
+        )
+        assert category.name == "Sessions"  # the REST answer to the creator is complete
+    async with running(Recorder(intents=intents(members=True)), "server-bot") as restarted:
+        guild = restarted.guilds[0]
+        assert discord.utils.get(guild.categories, name="Sessions") is None
+        assert getattr(restarted.get_channel(category.id), "name", None) == HIDDEN
