@@ -8,11 +8,12 @@ driver's event feed) tailor and deliver it.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from devcord import guild_payloads as GP
+from devcord import message_payloads as MP
 from devcord import permissions as P
 from devcord import visibility as V
 from devcord.errors import (
@@ -41,7 +42,6 @@ from devcord.model import (
     Message,
     Role,
     User,
-    iso,
 )
 from devcord.snowflake import SnowflakeFactory
 from devcord.validation import stored_components, stored_embeds
@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 NONCE_WINDOW_S = 300.0
-_USER_MENTION = re.compile(r"<@!?(\d+)>")
-_ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _DM_PERMS = (
     P.VIEW_CHANNEL
     | P.SEND_MESSAGES
@@ -234,55 +232,10 @@ class World:
     # -- payloads ------------------------------------------------------------------------------------
 
     def message_payload(self, msg: Message, *, nested: bool = False) -> Json:
-        author = self.users[msg.author_id]
-        out: Json = {
-            "id": str(msg.id),
-            "type": msg.type,
-            "channel_id": str(msg.channel_id),
-            "author": author.payload(),
-            "content": msg.content,
-            "timestamp": iso(msg.timestamp),
-            "edited_timestamp": None if msg.edited_at is None else iso(msg.edited_at),
-            "tts": False,
-            "mention_everyone": msg.mention_everyone,
-            "mentions": [self.users[u].payload() for u in msg.mentions if u in self.users],
-            "mention_roles": [str(r) for r in msg.mention_roles],
-            "attachments": [a.payload(self.base_url, msg.channel_id) for a in msg.attachments],
-            "embeds": msg.embeds,
-            "components": msg.components,
-            "pinned": msg.pinned_at is not None,
-            "flags": msg.flags,
-        }
-        if msg.nonce is not None:
-            out["nonce"] = msg.nonce
-        if msg.webhook_id is not None:
-            out["webhook_id"] = str(msg.webhook_id)
-        if msg.application_id is not None:
-            out["application_id"] = str(msg.application_id)
-        if msg.interaction_metadata is not None:
-            out["interaction_metadata"] = msg.interaction_metadata
-        if msg.message_reference is not None:
-            out["message_reference"] = msg.message_reference
-            if msg.type == 19:
-                ref = self.messages.get(msg.channel_id, {}).get(
-                    int(msg.message_reference.get("message_id") or 0)
-                )
-                # The replied-to message, one level deep; null when it was deleted ("Message Object").
-                out["referenced_message"] = (
-                    None if ref is None or ref.deleted or nested else self.message_payload(ref, nested=True)
-                )
-        return out
+        return MP.message_payload(self, msg, nested=nested)
 
     def gateway_message_payload(self, msg: Message) -> Json:
-        """MESSAGE_CREATE/UPDATE carry `guild_id` and the author's partial `member` in guilds (REST
-        message objects carry neither)."""
-        out = self.message_payload(msg)
-        if msg.guild_id is not None:
-            out["guild_id"] = str(msg.guild_id)
-            member = self.guilds[msg.guild_id].members.get(msg.author_id)
-            if member is not None and msg.webhook_id is None:
-                out["member"] = member.payload()
-        return out
+        return MP.gateway_message_payload(self, msg)
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -334,7 +287,7 @@ class World:
                 msg.message_reference["message_id"] = str(ref["message_id"])
             if channel.guild_id is not None:
                 msg.message_reference["guild_id"] = str(channel.guild_id)
-        self._resolve_mentions(msg, channel, body.get("allowed_mentions"), perms)
+        MP.resolve_mentions(self, msg, channel, body.get("allowed_mentions"), perms)
         if msg.flags & EPHEMERAL:
             self.ephemeral[msg.id] = msg
             return msg
@@ -350,26 +303,6 @@ class World:
             message=msg,
         )
         return msg
-
-    def _resolve_mentions(self, msg: Message, channel: Channel, allowed: Json | None, perms: int) -> None:
-        parse = None if allowed is None else set(allowed.get("parse") or [])
-        users = [int(u) for u in _USER_MENTION.findall(msg.content)]
-        roles = [int(r) for r in _ROLE_MENTION.findall(msg.content)]
-        if parse is not None:
-            explicit_users = {int(u) for u in allowed.get("users") or []} if allowed else set()
-            explicit_roles = {int(r) for r in allowed.get("roles") or []} if allowed else set()
-            users = [u for u in users if "users" in parse or u in explicit_users]
-            roles = [r for r in roles if "roles" in parse or r in explicit_roles]
-        if allowed and allowed.get("replied_user") and msg.message_reference:
-            ref = self.messages.get(channel.id, {}).get(int(msg.message_reference.get("message_id", 0)))
-            if ref is not None:
-                users.append(ref.author_id)
-        msg.mentions = list(dict.fromkeys(u for u in users if u in self.users))
-        msg.mention_roles = list(dict.fromkeys(roles))
-        wants_everyone = "@everyone" in msg.content or "@here" in msg.content
-        msg.mention_everyone = (
-            wants_everyone and bool(perms & P.MENTION_EVERYONE) and (parse is None or "everyone" in parse)
-        )
 
     def edit_message(
         self, msg: Message, editor_id: int, body: Json, attachments: list[Attachment] | None
@@ -552,73 +485,10 @@ class World:
     # -- guild snapshot for GUILD_CREATE -------------------------------------------------------------
 
     def guild_payload(self, guild: Guild, *, with_counts: bool = False) -> Json:
-        """The REST guild object ("Get Guild"): no gateway-only fields; counts only when asked for."""
-        out: Json = {
-            "id": str(guild.id),
-            "name": guild.name,
-            "icon": None,
-            "description": None,
-            "home_header": None,
-            "splash": None,
-            "discovery_splash": None,
-            "features": [],
-            "banner": None,
-            "owner_id": str(guild.owner_id),
-            "application_id": None,
-            "region": "deprecated",
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "system_channel_id": None,
-            "system_channel_flags": 0,
-            "widget_enabled": False,
-            "widget_channel_id": None,
-            "verification_level": 0,
-            "roles": [r.payload() for r in guild.roles.values()],
-            "default_message_notifications": 0,
-            "mfa_level": 0,
-            "explicit_content_filter": 0,
-            "max_presences": None,
-            "max_members": 500000,
-            "max_stage_video_channel_users": 50,
-            "max_video_channel_users": 25,
-            "vanity_url_code": None,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
-            "rules_channel_id": None,
-            "safety_alerts_channel_id": None,
-            "public_updates_channel_id": None,
-            "premium_progress_bar_enabled": False,
-            "nsfw": False,
-            "nsfw_level": 0,
-            "emojis": [],
-            "stickers": [],
-            "incidents_data": None,
-        }
-        if with_counts:
-            # devcord has no presences; every member counts as offline.
-            out.update(approximate_member_count=len(guild.members), approximate_presence_count=0)
-        return out
+        return GP.guild_payload(self, guild, with_counts=with_counts)
 
     def guild_create_payload(self, guild: Guild, viewer_id: int, *, with_members: bool) -> Json:
-        """GUILD_CREATE: the guild plus the gateway-only fields. Channels the viewer cannot see are sent
-        obfuscated ("Channel Visibility"), so the list is complete but their details are not."""
-        viewer = guild.members[viewer_id]
-        members = list(guild.members.values()) if with_members else [viewer]
-        return self.guild_payload(guild) | {
-            "joined_at": iso(viewer.joined_at),
-            "large": False,
-            "unavailable": False,
-            "member_count": len(guild.members),
-            "members": [self.member_payload(guild, m) for m in members],
-            "channels": [self.channel_view(self.channels[c], viewer_id) for c in guild.channel_ids],
-            "threads": [],
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-        }
+        return GP.guild_create_payload(self, guild, viewer_id, with_members=with_members)
 
     def all_attachments(self) -> Iterable[Attachment]:
         for channel_messages in self.messages.values():
