@@ -207,6 +207,32 @@ async def _probe_everything(p: Prober, server: Devcord, driver: Driver) -> None:
     await p.call("GET", f"/webhooks/{app.id}/wrong/messages/@original", bot=None, expect=401)
     await p.call("POST", "/interactions/1/nope/callback", {"type": 4}, bot=None, expect=404)
 
+    # A button click answered by editing the message (7) and one acknowledged for a later edit (6).
+    button = {"type": 2, "style": 1, "label": "ok", "custom_id": "ok"}
+    clickable = await p.call(
+        "POST",
+        f"/channels/{general}/messages",
+        {"content": "press", "components": [{"type": 1, "components": [button]}]},
+        expect=200,
+    )
+    for kind in (7, 6):
+        view = await driver.click("admin", "general", int(clickable["id"]), "ok")
+        clicked = server.interactions.by_id[int(view["id"])]
+        data = {"content": "pressed"} if kind == 7 else None
+        await p.call(
+            "POST",
+            f"/interactions/{clicked.id}/{clicked.token}/callback",
+            {"type": kind, "data": data} if data else {"type": kind},
+            bot=None,
+            query={"with_response": "true"},
+            expect=200,
+        )
+    relay = await driver.channel_id("relay")
+    await p.call("GET", f"/channels/{relay}", bot="rogue-bot", expect=403)
+    await p.call("POST", f"/channels/{relay}/messages", {"content": "x"}, bot="rogue-bot", expect=403)
+    await p.call("GET", f"/channels/{relay}/messages", bot="rogue-bot", expect=403)
+    await p.call("GET", f"/channels/{general}/messages/notanid", expect=400)
+
     # Structural maximums, each answered with Discord's error.
     category = await p.call("POST", f"/guilds/{g}/channels", {"name": "full", "type": 4}, expect=201)
     for n in range(50):
