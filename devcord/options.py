@@ -85,18 +85,20 @@ class OptionParser:
                 raise form_error(where, "BASE_TYPE_MAX_LENGTH", f"Must be {high} or fewer in length.")
             _check_choices(opt, raw, where)
             return raw
-        return self._entity(kind, raw, where)
+        return self._entity(opt, raw, where)
 
-    def _entity(self, kind: int, raw: Any, where: str) -> str:
+    def _entity(self, opt: Json, raw: Any, where: str) -> str:
+        kind = opt["type"]
         try:
             if kind in (USER, MENTIONABLE):
                 return self._user(raw)
             if kind == CHANNEL:
-                return self._channel(raw)
+                return self._channel(raw, opt.get("channel_types"), where)
             if kind == ROLE:
                 return self._role(raw)
-        except ApiError:
-            pass
+        except ApiError as exc:
+            if exc.status != 404:  # an unknown user/channel/role becomes this option's error
+                raise
         raise form_error(
             where, "INVALID_OPTION_VALUE", f"Value {raw!r} is not a valid {_KIND_NAMES.get(kind, 'value')}."
         )
@@ -112,8 +114,10 @@ class OptionParser:
             self.resolved.setdefault("members", {})[key] = member
         return key
 
-    def _channel(self, raw: Any) -> str:
+    def _channel(self, raw: Any, allowed_types: list[int] | None, where: str) -> str:
         target = self.world.channel_named(raw)
+        if allowed_types and target.type not in allowed_types:
+            raise form_error(where, "CHANNEL_TYPE_INVALID", f"Channel {raw!r} is not of an allowed type.")
         entry = self.world.channel_payload(target)
         entry["permissions"] = str(self.world.permissions(target, self.invoker))
         self.resolved.setdefault("channels", {})[str(target.id)] = entry

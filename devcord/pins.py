@@ -4,6 +4,7 @@ dispatches CHANNEL_PINS_UPDATE. Served at the current paths and the deprecated `
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,14 @@ from aiohttp import web
 
 from devcord import limits as L
 from devcord import permissions as P
-from devcord.errors import missing_permissions
+from devcord.errors import form_error, missing_permissions
 from devcord.http import json_response, no_content
 from devcord.model import Json, Message, iso
 
 if TYPE_CHECKING:
     from devcord.rest import DiscordApi
+
+CHANNEL_PINNED_MESSAGE = 6
 
 
 class Pins:
@@ -51,6 +54,7 @@ class Pins:
             L.check_new_pin(len(self._pinned(msg.channel_id)))
             msg.pinned_at = time.time()
             self._announce(msg)
+            self._system_message(msg, self.api.me(request))
         return no_content()
 
     async def unpin(self, request: web.Request) -> web.Response:
@@ -61,18 +65,39 @@ class Pins:
         return no_content()
 
     async def list_pins(self, request: web.Request) -> web.Response:
+        """Newest pin first; `before` (an ISO timestamp) and `limit` (1-50) page through them."""
         channel = self.api._channel(request)
         self.world.require(channel, self.api.me(request), P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY)
+        pinned = self._pinned(channel.id)
+        before = request.query.get("before")
+        if before:
+            try:
+                cutoff = dt.datetime.fromisoformat(before).timestamp()
+            except ValueError:
+                raise form_error("before", "DATE_TYPE_PARSE", f"Could not parse {before}.") from None
+            pinned = [m for m in pinned if (m.pinned_at or 0) < cutoff]
+        try:
+            limit = int(request.query.get("limit", 50))
+        except ValueError:
+            raise form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.") from None
+        if not 1 <= limit <= 50:
+            raise form_error("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 50.")
         items: list[Json] = [
             {"pinned_at": iso(m.pinned_at or 0), "message": self.api.message_out(request, m)}
-            for m in self._pinned(channel.id)
+            for m in pinned[:limit]
         ]
-        return json_response({"items": items, "has_more": False})
+        return json_response({"items": items, "has_more": len(pinned) > limit})
 
     async def list_pins_deprecated(self, request: web.Request) -> web.Response:
         channel = self.api._channel(request)
         self.world.require(channel, self.api.me(request), P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY)
         return json_response([self.api.message_out(request, m) for m in self._pinned(channel.id)])
+
+    def _system_message(self, pinned: Message, pinner: int) -> None:
+        """Discord posts "<pinner> pinned a message" (type 6, CHANNEL_PINNED_MESSAGE) referencing it."""
+        channel = self.world.channels[pinned.channel_id]
+        body: Json = {"content": "", "message_reference": {"message_id": str(pinned.id)}}
+        self.world.create_message(channel, pinner, body, [], type=CHANNEL_PINNED_MESSAGE)
 
     def _announce(self, msg: Message) -> None:
         channel = self.world.channels[msg.channel_id]

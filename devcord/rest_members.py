@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -133,15 +133,13 @@ class MembersApi:
         role = self.world.role(guild, _id(request, "role_id"))
         perms = self._manageable(request, guild, P.MANAGE_ROLES, role.position)
         body = await read_json(request)
+        changes: dict[str, Any] = {k: body[k] for k in ("name", "color", "hoist", "mentionable") if k in body}
         if "permissions" in body:
             wanted = int(body["permissions"])
             if wanted & ~perms:
                 raise missing_permissions()
-            role.permissions = wanted
-        for key in ("name", "color", "hoist", "mentionable"):
-            if key in body:
-                setattr(role, key, body[key])
-        self.world.update_role(guild, role)
+            changes["permissions"] = wanted
+        self.world.edit_role(guild, role, changes)
         return json_response(role.payload())
 
     async def delete_role(self, request: web.Request) -> web.Response:

@@ -68,19 +68,28 @@ def emit_channel(world: World, name: str, channel: Channel, full: frozenset[int]
         world.emit(name, obfuscated(channel), guild_id=channel.guild_id, viewers=everyone - full)
 
 
-def parent_of(world: World, channel: Channel) -> Channel | None:
-    return world.channels.get(channel.parent_id) if channel.parent_id is not None else None
+Sight = dict[int, frozenset[int]]
 
 
-def announce_parent_change(world: World, parent: Channel | None, before: frozenset[int]) -> None:
-    """A child's change can make its category viewable (or not) for someone: a CHANNEL_UPDATE tells them."""
-    if parent is None or parent.id not in world.channels:
-        return
-    after = sighted(world, parent)
-    if after == before:
-        return
-    gained, lost = after - before, before - after
-    if gained:
-        world.emit("CHANNEL_UPDATE", world.channel_payload(parent), guild_id=parent.guild_id, viewers=gained)
-    if lost:
-        world.emit("CHANNEL_UPDATE", obfuscated(parent), guild_id=parent.guild_id, viewers=lost)
+def snapshot(world: World, guild_id: int | None, *, categories_only: bool = False) -> Sight:
+    """Who sees each channel of the guild in full, to compare after a change."""
+    if guild_id is None or guild_id not in world.guilds:
+        return {}
+    channels = (world.channels[c] for c in world.guilds[guild_id].channel_ids)
+    return {c.id: sighted(world, c) for c in channels if not categories_only or c.type == GUILD_CATEGORY}
+
+
+def announce_changes(world: World, before: Sight, *, skip: int | None = None) -> None:
+    """After a change (overwrites, roles, a child added or removed), tell each member whose sight of a
+    channel changed: a full CHANNEL_UPDATE to who gained it, an obfuscated one to who lost it."""
+    for channel_id, was in before.items():
+        channel = world.channels.get(channel_id)
+        if channel is None or channel_id == skip:
+            continue
+        now = sighted(world, channel)
+        if now - was:
+            world.emit(
+                "CHANNEL_UPDATE", world.channel_payload(channel), guild_id=channel.guild_id, viewers=now - was
+            )
+        if was - now:
+            world.emit("CHANNEL_UPDATE", obfuscated(channel), guild_id=channel.guild_id, viewers=was - now)

@@ -367,28 +367,26 @@ class World:
         return V.channel_view(self, channel, user_id)
 
     def add_channel(self, channel: Channel) -> Channel:
-        parent = V.parent_of(self, channel)
-        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
         self.channels[channel.id] = channel
         if channel.guild_id is not None:
             self.guilds[channel.guild_id].channel_ids.append(channel.id)
             V.emit_channel(self, "CHANNEL_CREATE", channel, V.sighted(self, channel))
-            V.announce_parent_change(self, parent, parent_before)
+            V.announce_changes(self, categories)
         return channel
 
     def update_channel(self, channel: Channel, change: Callable[[Channel], object]) -> Channel:
         """Everyone gets a CHANNEL_UPDATE: in full if they may view the channel after the change (the
-        moment access is gained, the update carries the real channel), obfuscated otherwise."""
-        parent = V.parent_of(self, channel)
-        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
+        moment access is gained, the update carries the real channel), obfuscated otherwise. Categories
+        whose visibility the change moved (old and new parent) are announced too."""
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
         change(channel)
         V.emit_channel(self, "CHANNEL_UPDATE", channel, V.sighted(self, channel))
-        V.announce_parent_change(self, parent, parent_before)
+        V.announce_changes(self, categories, skip=channel.id)
         return channel
 
     def delete_channel(self, channel: Channel) -> None:
-        parent = V.parent_of(self, channel)
-        parent_before = V.sighted(self, parent) if parent is not None else frozenset()
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
         full = V.sighted(self, channel)
         payload = self.channel_payload(channel)
         hidden = V.obfuscated(channel) if channel.guild_id is not None else None
@@ -399,7 +397,7 @@ class World:
             self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=full)
             if everyone - full:
                 self.emit("CHANNEL_DELETE", hidden or {}, guild_id=channel.guild_id, viewers=everyone - full)
-            V.announce_parent_change(self, parent, parent_before)
+            V.announce_changes(self, categories)
 
     def dm_channel(self, user_a: int, user_b: int) -> Channel:
         pair = sorted({user_a, user_b})
@@ -434,6 +432,7 @@ class World:
     def set_member_roles(self, guild: Guild, member: Member, roles: list[int]) -> None:
         for role_id in roles:
             self.role(guild, role_id)
+        sight = V.snapshot(self, guild.id)
         member.roles = [r for r in dict.fromkeys(roles) if r != guild.id]
         self.emit(
             "GUILD_MEMBER_UPDATE",
@@ -441,6 +440,7 @@ class World:
             guild_id=guild.id,
             viewers=self.guild_viewers(guild),
         )
+        V.announce_changes(self, sight)
 
     def remove_member(self, guild: Guild, user_id: int) -> None:
         viewers = self.guild_viewers(guild)
@@ -470,17 +470,23 @@ class World:
         self.emit("GUILD_ROLE_CREATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
         return role
 
-    def update_role(self, guild: Guild, role: Role) -> None:
+    def edit_role(self, guild: Guild, role: Role, changes: dict[str, Any]) -> None:
+        sight = V.snapshot(self, guild.id) if "permissions" in changes else {}
+        for key, value in changes.items():
+            setattr(role, key, value)
         data = {"guild_id": str(guild.id), "role": role.payload()}
         self.emit("GUILD_ROLE_UPDATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
+        V.announce_changes(self, sight)
 
     def delete_role(self, guild: Guild, role: Role) -> None:
+        sight = V.snapshot(self, guild.id)
         del guild.roles[role.id]
         for member in guild.members.values():
             if role.id in member.roles:
                 member.roles.remove(role.id)
         data = {"guild_id": str(guild.id), "role_id": str(role.id)}
         self.emit("GUILD_ROLE_DELETE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
+        V.announce_changes(self, sight)
 
     # -- guild snapshot for GUILD_CREATE -------------------------------------------------------------
 

@@ -28,6 +28,7 @@ COMMAND = {
             "choices": [{"name": "Fast", "value": "fast"}, {"name": "Slow", "value": "slow"}],
         },
         {"type": 5, "name": "private", "description": "ephemeral"},
+        {"type": 7, "name": "where", "description": "a text channel", "channel_types": [0]},
     ],
 }
 
@@ -76,6 +77,7 @@ async def test_a_string_for_an_integer_option_is_a_400_with_discords_error_shape
         ({"prompt": "x" * 11}, "BASE_TYPE_MAX_LENGTH"),
         ({"mode": "medium"}, "BASE_TYPE_CHOICES"),
         ({"private": "maybe"}, "BASE_TYPE_BOOLEAN"),
+        ({"where": "MeatLizard"}, "CHANNEL_TYPE_INVALID"),
     ],
 )
 @pytest.mark.usefixtures("registered")

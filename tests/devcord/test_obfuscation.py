@@ -135,3 +135,14 @@ async def test_a_bot_without_access_to_its_own_category_finds_it_hidden_after_a_
         guild = restarted.guilds[0]
         assert discord.utils.get(guild.categories, name="Sessions") is None
         assert getattr(restarted.get_channel(category.id), "name", None) == HIDDEN
+
+
+async def test_a_role_that_grants_sight_sends_the_full_channel(devcord: Devcord, driver: Driver) -> None:
+    """Visibility follows roles too: giving the rogue bot a role the relay allows reveals the channel,
+    taking it away hides it again."""
+    relay_id = await driver.channel_id("relay")
+    async with running(Recorder(), "rogue-bot") as rogue:
+        await driver.add_role("MeatLizard", "rogue-bot", "client-bot")
+        await _eventually(lambda: getattr(rogue.get_channel(relay_id), "name", None) == "relay")
+        await driver.remove_role("MeatLizard", "rogue-bot", "client-bot")
+        await _eventually(lambda: getattr(rogue.get_channel(relay_id), "name", None) == HIDDEN)
