@@ -234,9 +234,17 @@ class DriverApi:
         body = await read_json(request)
         user_id = self._user_id(body["user"])
         channel = self.world.channel_named(body["channel"])
-        interaction = self.dc.interactions.invoke_command(
-            user_id, channel, str(body["command"]), dict(body.get("options") or {}), body.get("application")
-        )
+        try:
+            interaction = self.dc.interactions.invoke_command(
+                user_id,
+                channel,
+                str(body["command"]),
+                dict(body.get("options") or {}),
+                body.get("application"),
+            )
+        except ApiError as exc:
+            # Discord's error shape, with a message a person can act on (the web client shows it).
+            return json_response(exc.body() | {"message": exc.explained()}, status=exc.status)
         return json_response(self.dc.interactions.view(interaction), status=201)
 
     async def click(self, request: web.Request) -> web.Response:

@@ -27,6 +27,23 @@ class ApiError(DevcordError):
         self.message = message
         self.errors = errors
 
+    def explained(self) -> str:
+        """The message plus every field error, e.g. "Invalid Form Body: data.options.0.value: Value 'x'
+        is not int." — for the driver's answers, which a person reads."""
+        details: list[str] = []
+
+        def walk(node: Any, path: list[str]) -> None:
+            if not isinstance(node, dict):
+                return
+            for error in node.get("_errors") or []:
+                details.append(f"{'.'.join(path)}: {error.get('message')}")
+            for key, child in node.items():
+                if key != "_errors":
+                    walk(child, [*path, key])
+
+        walk(self.errors, [])
+        return f"{self.message}: {'; '.join(details)}" if details else self.message
+
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors is not None:

@@ -71,3 +71,11 @@ async def read_message_body(
         att.description = meta.get("description")
         attachments.append(att)
     return payload, attachments
+
+
+def snowflake_param(request: web.Request, name: str) -> int:
+    """A snowflake from the URL path; anything else is Discord's NUMBER_TYPE_COERCE form error."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise form_error(name, "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None

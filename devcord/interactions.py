@@ -36,14 +36,13 @@ from devcord.model import (
     Message,
     merge_attachments,
 )
+from devcord.options import OptionParser
 from devcord.validation import check_message
 from devcord.world import World
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
 AUTOCOMPLETE_RESULT, MODAL = 8, 9
-SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
 
 INITIAL_RESPONSE_S = 3.0
 TOKEN_LIFETIME_S = 15 * 60.0
@@ -74,7 +73,6 @@ class Interactions:
         self.world = world
         self.initial_response_s = initial_response_s
         self.by_id: dict[int, Interaction] = {}
-        self._invoker = 0
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -188,9 +186,9 @@ class Interactions:
             raise missing_permissions()
         if channel.guild_id is None and command.get("dm_permission") is False:
             raise missing_access()
-        resolved: Json = {}
-        self._invoker = user_id
-        built = self._options(command.get("options") or [], subpath, options, channel, resolved)
+        parser = OptionParser(self.world, user_id, channel)
+        built = parser.parse(command.get("options") or [], subpath, options)
+        resolved = parser.resolved
         data: Json = {"id": command["id"], "name": name, "type": 1, "options": built}
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]
@@ -223,62 +221,6 @@ class Interactions:
         if channel.type != DM and not perms & P.USE_APPLICATION_COMMANDS:
             raise missing_permissions()
         return perms
-
-    def _options(
-        self, schema: list[Json], subpath: list[str], values: dict[str, Any], channel: Channel, resolved: Json
-    ) -> list[Json]:
-        if subpath:
-            head, *rest = subpath
-            for opt in schema:
-                if opt["name"] == head and opt["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP):
-                    inner = self._options(opt.get("options") or [], rest, values, channel, resolved)
-                    return [{"type": opt["type"], "name": head, "options": inner}]
-            raise form_error("data.options", "SUBCOMMAND_NOT_FOUND", f"Unknown subcommand {head}")
-        out = []
-        for opt in schema:
-            if opt["name"] not in values:
-                if opt.get("required"):
-                    raise form_error(
-                        f"data.options.{opt['name']}", "BASE_TYPE_REQUIRED", "This field is required"
-                    )
-                continue
-            out.append(self._option_value(opt, values[opt["name"]], channel, resolved))
-        return out
-
-    def _option_value(self, opt: Json, value: Any, channel: Channel, resolved: Json) -> Json:
-        kind = opt["type"]
-        if kind == INTEGER:
-            value = int(value)
-        elif kind == NUMBER:
-            value = float(value)
-        elif kind == BOOLEAN:
-            value = bool(value)
-        elif kind in (USER, MENTIONABLE):
-            user = self.world.user_named(value)
-            value = str(user.id)
-            resolved.setdefault("users", {})[value] = user.payload()
-            if channel.guild_id is not None and user.id in self.world.guilds[channel.guild_id].members:
-                guild = self.world.guilds[channel.guild_id]
-                member = guild.members[user.id].payload()
-                member["permissions"] = str(self.world.permissions(channel, user.id))
-                resolved.setdefault("members", {})[value] = member
-        elif kind == CHANNEL:
-            target = self.world.channel_named(value)
-            value = str(target.id)
-            entry = self.world.channel_payload(target)
-            entry["permissions"] = str(self.world.permissions(target, self._invoker))
-            resolved.setdefault("channels", {})[value] = entry
-        elif kind == ROLE:
-            assert channel.guild_id is not None
-            guild = self.world.guilds[channel.guild_id]
-            role = next((r for r in guild.roles.values() if r.name == value or str(r.id) == str(value)), None)
-            if role is None:
-                raise form_error(f"data.options.{opt['name']}", "UNKNOWN_ROLE", "Unknown role")
-            value = str(role.id)
-            resolved.setdefault("roles", {})[value] = role.payload()
-        else:
-            value = str(value)
-        return {"name": opt["name"], "type": kind, "value": value}
 
     def _create(
         self,
@@ -422,9 +364,10 @@ class Interactions:
                 response_message_loading=bool(message.flags & LOADING),
                 response_message_ephemeral=bool(message.flags & EPHEMERAL),
             )
+        if message is not None and kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
+            # The callback resource exists for responses that produced a message (4 and 7); a deferred
+            # response is described by `interaction.response_message_*` alone.
             out["resource"] = {"type": kind, "message": self.world.message_payload(message)}
-        else:
-            out["resource"] = {"type": kind}
         return out
 
     # -- interaction webhooks ------------------------------------------------------------------------

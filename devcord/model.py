@@ -49,6 +49,7 @@ class User:
             "avatar_decoration_data": None,
             "banner": None,
             "accent_color": None,
+            "primary_guild": None,
         }
         if self.bot:
             out["bot"] = True
@@ -67,25 +68,36 @@ class Application:
     global_commands: dict[int, Json] = field(default_factory=dict)
     guild_commands: dict[int, dict[int, Json]] = field(default_factory=dict)
 
-    def payload(self, bot: User, owner: User) -> Json:
+    def payload(self, bot: User, owner: User, *, guild_count: int = 0) -> Json:
+        """The current application ("Get Current Application"): what Discord sends its own bot."""
+        flags = application_flags(self.privileged_intents)
         return {
             "id": str(self.id),
             "name": self.name,
             "icon": None,
             "description": "",
+            "type": None,
             "rpc_origins": [],
             "bot_public": False,
             "bot_require_code_grant": False,
             "bot": bot.payload(),
-            "terms_of_service_url": None,
-            "privacy_policy_url": None,
-            "owner": owner.payload(),
             "verify_key": "0" * 64,
+            "flags": flags,
+            "flags_new": str(flags),
+            "owner": owner.payload(),
             "team": None,
-            "guild_id": None,
-            "flags": application_flags(self.privileged_intents),
             "tags": [],
-            "summary": "",
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "role_connections_verification_url": None,
+            "event_webhooks_url": None,
+            "event_webhooks_status": 1,
+            "approximate_guild_count": guild_count,
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "integration_types_config": {"0": {}},
+            "eligible_oauth2_scopes": ["bot", "applications.commands"],
         }
 
 
@@ -233,6 +245,7 @@ class Message:
     application_id: int | None = None
     interaction_metadata: Json | None = None
     message_reference: Json | None = None
+    pinned_at: float | None = None
     # Earlier versions, oldest first, so tests can see every streaming edit.
     history: list[Json] = field(default_factory=list)
     deleted: bool = False

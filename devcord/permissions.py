@@ -44,8 +44,9 @@ MODERATE_MEMBERS = 1 << 40
 SEND_VOICE_MESSAGES = 1 << 46
 SEND_POLLS = 1 << 49
 USE_EXTERNAL_APPS = 1 << 50
+PIN_MESSAGES = 1 << 51
 
-ALL = (1 << 51) - 1
+ALL = (1 << 52) - 1
 
 # What a fresh guild's @everyone role has on Discord (the documented default set).
 DEFAULT_EVERYONE = (

@@ -100,6 +100,8 @@ class RateLimiter:
         if self.forced_429:
             retry_after = self.forced_429.pop(0)
             self.served_429 += 1
+            # A 429 means the bucket is spent: Discord never reports requests left alongside it.
+            headers["X-RateLimit-Remaining"] = "0"
             raise RateLimited(retry_after, is_global=False, scope="user", headers=headers)
         if window.remaining <= 0:
             self.served_429 += 1

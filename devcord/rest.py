@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from devcord import intents as I
+from devcord import limits as L
 from devcord import permissions as P
+from devcord import visibility as V
 from devcord.errors import (
-    UNKNOWN_BAN,
     UNKNOWN_OVERWRITE,
     ApiError,
     form_error,
@@ -22,6 +23,7 @@ from devcord.errors import (
     unauthorized,
 )
 from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.http import snowflake_param as _id
 from devcord.interactions import Interactions
 from devcord.model import (
     DM,
@@ -41,13 +43,6 @@ from devcord.world import World
 log = logging.getLogger(__name__)
 
 _CHANNEL_TYPES = {GUILD_TEXT, GUILD_CATEGORY, 2, 5, 13, 15}
-
-
-def _id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise form_error(name, "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None
 
 
 class DiscordApi:
@@ -83,20 +78,6 @@ class DiscordApi:
             r.patch("/channels/{channel_id}/messages/{message_id}", self.edit_message),
             r.delete("/channels/{channel_id}/messages/{message_id}", self.delete_message),
             r.post("/channels/{channel_id}/typing", self.typing),
-            r.get("/guilds/{guild_id}/members", self.list_members),
-            r.get("/guilds/{guild_id}/members/{user_id}", self.get_member),
-            r.patch("/guilds/{guild_id}/members/{user_id}", self.edit_member),
-            r.delete("/guilds/{guild_id}/members/{user_id}", self.kick_member),
-            r.put("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_member_role),
-            r.delete("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.remove_member_role),
-            r.get("/guilds/{guild_id}/roles", self.list_roles),
-            r.post("/guilds/{guild_id}/roles", self.create_role),
-            r.patch("/guilds/{guild_id}/roles/{role_id}", self.edit_role),
-            r.delete("/guilds/{guild_id}/roles/{role_id}", self.delete_role),
-            r.get("/guilds/{guild_id}/bans", self.list_bans),
-            r.get("/guilds/{guild_id}/bans/{user_id}", self.get_ban),
-            r.put("/guilds/{guild_id}/bans/{user_id}", self.put_ban),
-            r.delete("/guilds/{guild_id}/bans/{user_id}", self.delete_ban),
             *self.interactions.routes(),
         ]
 
@@ -120,7 +101,7 @@ class DiscordApi:
 
     def _channel(self, request: web.Request) -> Channel:
         channel = self.world.channel(_id(request, "channel_id"))
-        if not self.world.can_view(channel, self.me(request)):
+        if not V.visible(self.world, channel, self.me(request)):
             raise missing_access()
         return channel
 
@@ -150,7 +131,8 @@ class DiscordApi:
     async def get_application(self, request: web.Request) -> web.Response:
         app = self.app(request)
         owner = self.world.users.get(app.owner_id) or self.world.users[app.bot_user_id]
-        return json_response(app.payload(self.world.users[app.bot_user_id], owner))
+        guilds = sum(1 for g in self.world.guilds.values() if app.bot_user_id in g.members)
+        return json_response(app.payload(self.world.users[app.bot_user_id], owner, guild_count=guilds))
 
     async def get_gateway(self, request: web.Request) -> web.Response:
         return json_response({"url": self.gateway_url().rstrip("/")})
@@ -176,7 +158,7 @@ class DiscordApi:
         except (KeyError, ValueError):
             raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
         channel = self.world.dm_channel(self.me(request), recipient.id)
-        return json_response(self.world.channel_payload(channel))
+        return json_response(self.world.dm_payload(channel, self.me(request)))
 
     async def my_guilds(self, request: web.Request) -> web.Response:
         me = self.me(request)
@@ -189,6 +171,7 @@ class DiscordApi:
                         "id": str(guild.id),
                         "name": guild.name,
                         "icon": None,
+                        "banner": None,
                         "owner": guild.owner_id == me,
                         "permissions": str(perms),
                         "features": [],
@@ -200,16 +183,16 @@ class DiscordApi:
 
     async def get_guild(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
-        data = self.world.guild_create_payload(guild, self.me(request), with_members=False)
-        for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large"):
-            data.pop(key, None)
-        return json_response(data)
+        with_counts = request.query.get("with_counts", "").lower() in ("1", "true")
+        return json_response(self.world.guild_payload(guild, with_counts=with_counts))
 
     async def guild_channels(self, request: web.Request) -> web.Response:
         guild = self._guild(request)
         me = self.me(request)
         channels = [self.world.channels[c] for c in guild.channel_ids]
-        return json_response([self.world.channel_payload(c) for c in channels if self.world.can_view(c, me)])
+        # Channels the bot cannot view are omitted here; only the Gateway sends them, obfuscated.
+        shown = [c for c in channels if V.visible(self.world, c, me)]
+        return json_response([self.world.channel_payload(c) for c in shown])
 
     def _overwrites(
         self, guild: Guild, raw: list[Json], me: int, *, check_against: int
@@ -257,6 +240,7 @@ class DiscordApi:
             if parent is None or parent.guild_id != guild.id or parent.type != GUILD_CATEGORY:
                 raise form_error("parent_id", "CHANNEL_PARENT_INVALID", "Not a category")
         overwrites = self._overwrites(guild, body.get("permission_overwrites") or [], me, check_against=perms)
+        L.check_new_channel(len(guild.channel_ids), self._children(guild, parent_id))
         channel = Channel(
             id=self.world.ids.next(),
             type=ctype,
@@ -270,6 +254,11 @@ class DiscordApi:
         )
         self.world.add_channel(channel)
         return json_response(self.world.channel_payload(channel), status=201)
+
+    def _children(self, guild: Guild, parent_id: Any) -> int | None:
+        if parent_id is None:
+            return None
+        return sum(1 for c in guild.channel_ids if self.world.channels[c].parent_id == int(parent_id))
 
     async def get_channel(self, request: web.Request) -> web.Response:
         return json_response(self.world.channel_payload(self._channel(request)))
@@ -285,6 +274,8 @@ class DiscordApi:
         if "permission_overwrites" in body:
             self.world.require(channel, me, P.MANAGE_ROLES)
             overwrites = self._overwrites(guild, body["permission_overwrites"] or [], me, check_against=perms)
+        if body.get("parent_id") is not None and str(body["parent_id"]) != str(channel.parent_id):
+            L.check_category_room(self._children(guild, body["parent_id"]))
 
         def change(ch: Channel) -> None:
             for key in ("name", "topic", "nsfw", "position"):
@@ -386,150 +377,6 @@ class DiscordApi:
         me = self.me(request)
         self.world.require(channel, me, P.SEND_MESSAGES)
         emit_typing(self.world, channel, me)
-        return no_content()
-
-    # -- members, roles, bans ------------------------------------------------------------------------
-
-    async def list_members(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        if not self.app(request).privileged_intents & I.GUILD_MEMBERS:
-            raise missing_access()
-        limit = max(1, min(int(request.query.get("limit", 1)), 1000))
-        after = int(request.query.get("after", 0))
-        members = sorted((m for m in guild.members.values() if m.user_id > after), key=lambda m: m.user_id)
-        return json_response([self.world.member_payload(guild, m) for m in members[:limit]])
-
-    async def get_member(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        member = self.world.member(guild, _id(request, "user_id"))
-        return json_response(self.world.member_payload(guild, member))
-
-    def _manageable(self, request: web.Request, guild: Guild, needed: int, target_position: int) -> int:
-        """MANAGE_ROLES-style actions also need the target below the bot's highest role."""
-        me = self.me(request)
-        perms = self.world.require_guild(guild, me, needed)
-        if me != guild.owner_id and target_position >= self.world.highest_role_position(guild, me):
-            raise missing_permissions()
-        return perms
-
-    async def edit_member(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        member = self.world.member(guild, _id(request, "user_id"))
-        body = await read_json(request)
-        if "roles" in body:
-            roles = [int(r) for r in body["roles"] or []]
-            changed = set(roles) ^ set(member.roles)
-            top = max((self.world.role(guild, r).position for r in changed), default=-1)
-            self._manageable(request, guild, P.MANAGE_ROLES, top)
-            self.world.set_member_roles(guild, member, roles)
-        if "nick" in body:
-            self.world.require_guild(guild, self.me(request), P.MANAGE_NICKNAMES)
-            member.nick = body["nick"]
-            self.world.set_member_roles(guild, member, member.roles)
-        return json_response(self.world.member_payload(guild, member))
-
-    async def kick_member(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        user_id = _id(request, "user_id")
-        self.world.member(guild, user_id)
-        self._manageable(request, guild, P.KICK_MEMBERS, self.world.highest_role_position(guild, user_id))
-        self.world.remove_member(guild, user_id)
-        return no_content()
-
-    async def add_member_role(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        member = self.world.member(guild, _id(request, "user_id"))
-        role = self.world.role(guild, _id(request, "role_id"))
-        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
-        if role.id not in member.roles:
-            self.world.set_member_roles(guild, member, [*member.roles, role.id])
-        return no_content()
-
-    async def remove_member_role(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        member = self.world.member(guild, _id(request, "user_id"))
-        role = self.world.role(guild, _id(request, "role_id"))
-        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
-        if role.id in member.roles:
-            self.world.set_member_roles(guild, member, [r for r in member.roles if r != role.id])
-        return no_content()
-
-    async def list_roles(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        return json_response([r.payload() for r in guild.roles.values()])
-
-    async def create_role(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        perms = self.world.require_guild(guild, self.me(request), P.MANAGE_ROLES)
-        body = await read_json(request)
-        wanted = int(body.get("permissions") or guild.everyone.permissions)
-        if wanted & ~perms:
-            raise missing_permissions()
-        role = self.world.add_role(
-            guild,
-            str(body.get("name") or "new role"),
-            wanted,
-            color=int(body.get("color") or 0),
-            hoist=bool(body.get("hoist")),
-            mentionable=bool(body.get("mentionable")),
-            position=1,
-        )
-        return json_response(role.payload())
-
-    async def edit_role(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        role = self.world.role(guild, _id(request, "role_id"))
-        perms = self._manageable(request, guild, P.MANAGE_ROLES, role.position)
-        body = await read_json(request)
-        if "permissions" in body:
-            wanted = int(body["permissions"])
-            if wanted & ~perms:
-                raise missing_permissions()
-            role.permissions = wanted
-        for key in ("name", "color", "hoist", "mentionable"):
-            if key in body:
-                setattr(role, key, body[key])
-        self.world.update_role(guild, role)
-        return json_response(role.payload())
-
-    async def delete_role(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        role = self.world.role(guild, _id(request, "role_id"))
-        self._manageable(request, guild, P.MANAGE_ROLES, role.position)
-        self.world.delete_role(guild, role)
-        return no_content()
-
-    async def list_bans(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
-        return json_response(
-            [{"user": self.world.users[u].payload(), "reason": reason} for u, reason in guild.bans.items()]
-        )
-
-    async def get_ban(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
-        user_id = _id(request, "user_id")
-        if user_id not in guild.bans:
-            raise ApiError(404, UNKNOWN_BAN, "Unknown Ban")
-        return json_response({"user": self.world.users[user_id].payload(), "reason": guild.bans[user_id]})
-
-    async def put_ban(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        user_id = _id(request, "user_id")
-        self.world.user(user_id)
-        self._manageable(request, guild, P.BAN_MEMBERS, self.world.highest_role_position(guild, user_id))
-        reason = request.headers.get("X-Audit-Log-Reason")
-        self.world.ban(guild, user_id, reason)
-        return no_content()
-
-    async def delete_ban(self, request: web.Request) -> web.Response:
-        guild = self._guild(request)
-        self.world.require_guild(guild, self.me(request), P.BAN_MEMBERS)
-        user_id = _id(request, "user_id")
-        if user_id not in guild.bans:
-            raise ApiError(404, UNKNOWN_BAN, "Unknown Ban")
-        self.world.unban(guild, user_id)
         return no_content()
 
 

@@ -4,7 +4,8 @@
 settings: {heartbeat_interval_ms: 41250, interaction_response_s: 3.0}
 rate_limits: {message_create: {limit: 5, per: 5}, global_per_second: 50}
 users: [{name: alice}, {name: owner}]
-applications: [{name: server-bot, token: "...", intents: [GUILD_MEMBERS, MESSAGE_CONTENT]}]
+applications: [{name: server-bot, bot_id: 1300000000000000101, token: "MTMw...", intents: [MESSAGE_CONTENT]}]
+# `token`, when given, must be Discord-shaped for `bot_id` (devcord.tokens.bot_token); omitted: generated.
 guilds:
   - name: MeatLizard
     owner: owner
@@ -20,6 +21,7 @@ guilds:
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from devcord.model import (
     snowflake_time,
 )
 from devcord.ratelimit import Limit, RateLimitConfig
+from devcord.tokens import bot_token, token_bot_id
 from devcord.world import World
 
 DEMO = Path(__file__).with_name("scenarios") / "demo.yaml"
@@ -108,11 +111,30 @@ def _add_user(world: World, item: dict[str, Any]) -> User:
 def _add_app(world: World, item: dict[str, Any]) -> Application:
     bot = User(int(item.get("bot_id") or world.ids.next()), str(item["name"]), bot=True)
     world.users[bot.id] = bot
+    return _register_app(world, item, bot)
+
+
+def _app_token(item: dict[str, Any], bot: User) -> str:
+    """A scenario token must be shaped like Discord's and name its bot (client libraries read the id
+    from it); without one, a fresh token is made."""
+    token = item.get("token")
+    if token is None:
+        return bot_token(bot.id, secret=secrets.token_hex(16), issued_at=int(time.time()))
+    if token_bot_id(str(token)) != bot.id:
+        raise ScenarioError(
+            f"application {item['name']!r}: token is not a Discord-shaped token for bot id {bot.id} "
+            "(base64 of the id . timestamp . HMAC; see devcord.tokens.bot_token, or omit `token`)"
+        )
+    return str(token)
+
+
+def _register_app(world: World, item: dict[str, Any], bot: User) -> Application:
     app = Application(
-        id=int(item.get("id") or world.ids.next()),
+        # A current application's id is its bot user's id.
+        id=int(item.get("id") or bot.id),
         name=str(item["name"]),
         bot_user_id=bot.id,
-        token=str(item.get("token") or secrets.token_urlsafe(40)),
+        token=_app_token(item, bot),
         privileged_intents=I.parse(item.get("intents") or []) & I.PRIVILEGED,
         owner_id=world.user_named(item["owner"]).id if item.get("owner") else _first_person(world),
     )

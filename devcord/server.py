@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from devcord.errors import ApiError, DevcordError
 from devcord.gateway import Gateway
 from devcord.http import CALLER, json_response
 from devcord.interactions import Interactions
+from devcord.pins import Pins
 from devcord.ratelimit import RateLimited, RateLimiter
 from devcord.rest import DiscordApi
+from devcord.rest_members import MembersApi
 from devcord.scenario import DEMO, build
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Interaction endpoints are not bound to the bot's global rate limit ("Rate Limits > Global").
 _GLOBAL_EXEMPT = ("/interactions/", "/webhooks/")
 _TOKENLESS = ("/interactions/", "/webhooks/")
+# The interaction callback has no per-route bucket and no X-RateLimit-* headers ("Rate Limits":
+# interaction responses are not bound to the bot's limits).
+_UNLIMITED = re.compile(r"^/interactions/[^/]+/[^/]+/callback$")
 
 
 class Faults:
@@ -70,10 +76,16 @@ class Devcord:
     def gateway_url(self) -> str:
         return f"ws://{self.host}:{self.port}/"
 
+    def api_route_defs(self) -> list[web.RouteDef]:
+        """Every Discord route served under /api/v10. A further resource module (e.g. OAuth2) adds its
+        `routes()` to this list with one line; the conformance test probes everything listed here."""
+        # Literal paths (messages/pins) before the templates that would swallow them (messages/{id}).
+        return [*Pins(self.api).routes(), *self.api.routes(), *MembersApi(self.api).routes()]
+
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 * 1024 * 1024)
         api = web.Application(middlewares=[self._discord], client_max_size=64 * 1024 * 1024)
-        api.add_routes(self.api.routes())
+        api.add_routes(self.api_route_defs())
         api.router.add_route("*", "/{tail:.*}", self._not_found)
         app.add_subapp(API_PREFIX, api)
         app.add_routes(self.driver.routes())
@@ -132,7 +144,7 @@ class Devcord:
         headers: dict[str, str] = {}
         resource = request.match_info.route.resource
         template = resource.canonical.removeprefix(API_PREFIX) if resource is not None else path
-        if app is not None or path.startswith(_TOKENLESS):
+        if (app is not None or path.startswith(_TOKENLESS)) and not _UNLIMITED.match(path):
             owner = app.id if app is not None else 0
             try:
                 headers = self.limiter.check(

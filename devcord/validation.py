@@ -6,6 +6,8 @@ from typing import Any
 
 from devcord.errors import CANNOT_SEND_EMPTY_MESSAGE, ApiError, form_error
 
+Json = dict[str, Any]
+
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_EMBED_TOTAL = 6000
@@ -81,3 +83,43 @@ def _check_components(rows: list[Any]) -> None:
                     "BASE_TYPE_MAX_LENGTH",
                     f"Must be {MAX_CUSTOM_ID} or fewer in length.",
                 )
+
+
+def stored_embeds(embeds: list[Json]) -> list[Json]:
+    """Embeds as Discord returns them: every one has a `type` ("rich" unless the sender said otherwise)."""
+    return [{"type": "rich", **embed} for embed in embeds]
+
+
+def stored_components(components: list[Json]) -> list[Json]:
+    """Components as Discord returns them: each has a numeric `id`, sequential in tree order where the
+    sender gave none ("Component Reference > Anatomy of a Component")."""
+    used = set(_ids(components))
+    counter = 0
+
+    def number(items: list[Json]) -> list[Json]:
+        nonlocal counter
+        out = []
+        for original in items:
+            item = dict(original)
+            if "id" not in item:
+                counter += 1
+                while counter in used:
+                    counter += 1
+                item["id"] = counter
+            if isinstance(item.get("components"), list):
+                item["components"] = number(item["components"])
+            if isinstance(item.get("accessory"), dict):
+                item["accessory"] = number([item["accessory"]])[0]
+            out.append(item)
+        return out
+
+    return number(components)
+
+
+def _ids(items: list[Json]) -> list[int]:
+    out: list[int] = []
+    for item in items:
+        if isinstance(item.get("id"), int):
+            out.append(item["id"])
+        out.extend(_ids(item.get("components") or []))
+    return out

@@ -8,12 +8,14 @@ driver's event feed) tailor and deliver it.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from devcord import guild_payloads as GP
+from devcord import message_payloads as MP
 from devcord import permissions as P
+from devcord import visibility as V
 from devcord.errors import (
     CANNOT_EDIT_OTHERS_MESSAGE,
     UNKNOWN_CHANNEL,
@@ -40,17 +42,15 @@ from devcord.model import (
     Message,
     Role,
     User,
-    iso,
 )
 from devcord.snowflake import SnowflakeFactory
+from devcord.validation import stored_components, stored_embeds
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 
 NONCE_WINDOW_S = 300.0
-_USER_MENTION = re.compile(r"<@!?(\d+)>")
-_ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _DM_PERMS = (
     P.VIEW_CHANNEL
     | P.SEND_MESSAGES
@@ -231,49 +231,11 @@ class World:
 
     # -- payloads ------------------------------------------------------------------------------------
 
-    def message_payload(self, msg: Message) -> Json:
-        author = self.users[msg.author_id]
-        channel = self.channels.get(msg.channel_id)
-        out: Json = {
-            "id": str(msg.id),
-            "type": msg.type,
-            "channel_id": str(msg.channel_id),
-            "author": author.payload(),
-            "content": msg.content,
-            "timestamp": iso(msg.timestamp),
-            "edited_timestamp": None if msg.edited_at is None else iso(msg.edited_at),
-            "tts": False,
-            "mention_everyone": msg.mention_everyone,
-            "mentions": [self.users[u].payload() for u in msg.mentions if u in self.users],
-            "mention_roles": [str(r) for r in msg.mention_roles],
-            "attachments": [a.payload(self.base_url, msg.channel_id) for a in msg.attachments],
-            "embeds": msg.embeds,
-            "components": msg.components,
-            "pinned": False,
-            "flags": msg.flags,
-        }
-        if msg.nonce is not None:
-            out["nonce"] = msg.nonce
-        if msg.webhook_id is not None:
-            out["webhook_id"] = str(msg.webhook_id)
-        if msg.application_id is not None:
-            out["application_id"] = str(msg.application_id)
-        if msg.interaction_metadata is not None:
-            out["interaction_metadata"] = msg.interaction_metadata
-        if msg.message_reference is not None:
-            out["message_reference"] = msg.message_reference
-        if channel is not None and channel.guild_id is not None:
-            out["guild_id"] = str(channel.guild_id)
-        return out
+    def message_payload(self, msg: Message, *, nested: bool = False) -> Json:
+        return MP.message_payload(self, msg, nested=nested)
 
     def gateway_message_payload(self, msg: Message) -> Json:
-        """MESSAGE_CREATE/UPDATE carry `guild_id` and the author's partial `member` in guilds."""
-        out = self.message_payload(msg)
-        if msg.guild_id is not None:
-            member = self.guilds[msg.guild_id].members.get(msg.author_id)
-            if member is not None and msg.webhook_id is None:
-                out["member"] = member.payload()
-        return out
+        return MP.gateway_message_payload(self, msg)
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -305,8 +267,8 @@ class World:
             guild_id=channel.guild_id,
             author_id=author_id,
             content=body.get("content") or "",
-            embeds=list(body.get("embeds") or []),
-            components=list(body.get("components") or []),
+            embeds=stored_embeds(list(body.get("embeds") or [])),
+            components=stored_components(list(body.get("components") or [])),
             attachments=attachments,
             flags=int(body.get("flags") or 0),
             nonce=body.get("nonce"),
@@ -315,8 +277,17 @@ class World:
         )
         if msg.message_reference is not None:
             msg.type = 19 if msg.type == 0 else msg.type
-            msg.message_reference = {**msg.message_reference, "channel_id": str(channel.id)}
-        self._resolve_mentions(msg, channel, body.get("allowed_mentions"), perms)
+            ref = msg.message_reference
+            # The reference as Discord answers it: type 0 (DEFAULT, a reply) plus where it points.
+            msg.message_reference = {
+                "type": int(ref.get("type") or 0),
+                "channel_id": str(ref.get("channel_id") or channel.id),
+            }
+            if ref.get("message_id") is not None:
+                msg.message_reference["message_id"] = str(ref["message_id"])
+            if channel.guild_id is not None:
+                msg.message_reference["guild_id"] = str(channel.guild_id)
+        MP.resolve_mentions(self, msg, channel, body.get("allowed_mentions"), perms)
         if msg.flags & EPHEMERAL:
             self.ephemeral[msg.id] = msg
             return msg
@@ -333,26 +304,6 @@ class World:
         )
         return msg
 
-    def _resolve_mentions(self, msg: Message, channel: Channel, allowed: Json | None, perms: int) -> None:
-        parse = None if allowed is None else set(allowed.get("parse") or [])
-        users = [int(u) for u in _USER_MENTION.findall(msg.content)]
-        roles = [int(r) for r in _ROLE_MENTION.findall(msg.content)]
-        if parse is not None:
-            explicit_users = {int(u) for u in allowed.get("users") or []} if allowed else set()
-            explicit_roles = {int(r) for r in allowed.get("roles") or []} if allowed else set()
-            users = [u for u in users if "users" in parse or u in explicit_users]
-            roles = [r for r in roles if "roles" in parse or r in explicit_roles]
-        if allowed and allowed.get("replied_user") and msg.message_reference:
-            ref = self.messages.get(channel.id, {}).get(int(msg.message_reference.get("message_id", 0)))
-            if ref is not None:
-                users.append(ref.author_id)
-        msg.mentions = list(dict.fromkeys(u for u in users if u in self.users))
-        msg.mention_roles = list(dict.fromkeys(roles))
-        wants_everyone = "@everyone" in msg.content or "@here" in msg.content
-        msg.mention_everyone = (
-            wants_everyone and bool(perms & P.MENTION_EVERYONE) and (parse is None or "everyone" in parse)
-        )
-
     def edit_message(
         self, msg: Message, editor_id: int, body: Json, attachments: list[Attachment] | None
     ) -> Message:
@@ -362,9 +313,9 @@ class World:
         if "content" in body:
             msg.content = body["content"] or ""
         if "embeds" in body:
-            msg.embeds = list(body["embeds"] or [])
+            msg.embeds = stored_embeds(list(body["embeds"] or []))
         if "components" in body:
-            msg.components = list(body["components"] or [])
+            msg.components = stored_components(list(body["components"] or []))
         if "flags" in body and body["flags"] is not None:
             # Only SUPPRESS_EMBEDS may be toggled; the loading flag goes once the response is edited.
             msg.flags = (msg.flags & EPHEMERAL) | (int(body["flags"]) & (1 << 2))
@@ -405,38 +356,48 @@ class World:
     def channel_payload(self, channel: Channel) -> Json:
         return channel.payload(self.users)
 
+    def dm_payload(self, channel: Channel, viewer_id: int) -> Json:
+        """A DM as its viewer gets it: `recipients` lists the other side, never the viewer."""
+        out = channel.payload(self.users)
+        if channel.type == DM:
+            out["recipients"] = [r for r in out["recipients"] if r["id"] != str(viewer_id)]
+        return out
+
+    def channel_view(self, channel: Channel, user_id: int) -> Json:
+        return V.channel_view(self, channel, user_id)
+
     def add_channel(self, channel: Channel) -> Channel:
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
         self.channels[channel.id] = channel
         if channel.guild_id is not None:
             self.guilds[channel.guild_id].channel_ids.append(channel.id)
-            self.emit(
-                "CHANNEL_CREATE",
-                self.channel_payload(channel),
-                guild_id=channel.guild_id,
-                viewers=self.viewers(channel),
-            )
+            V.emit_channel(self, "CHANNEL_CREATE", channel, V.sighted(self, channel))
+            V.announce_changes(self, categories)
         return channel
 
     def update_channel(self, channel: Channel, change: Callable[[Channel], object]) -> Channel:
-        before = self.viewers(channel)
+        """Everyone gets a CHANNEL_UPDATE: in full if they may view the channel after the change (the
+        moment access is gained, the update carries the real channel), obfuscated otherwise. Categories
+        whose visibility the change moved (old and new parent) are announced too."""
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
         change(channel)
-        after = self.viewers(channel)
-        payload = self.channel_payload(channel)
-        # Who just lost sight gets a delete, who gained it a create, the rest an update.
-        self.emit("CHANNEL_UPDATE", payload, guild_id=channel.guild_id, viewers=before & after)
-        if after - before:
-            self.emit("CHANNEL_CREATE", payload, guild_id=channel.guild_id, viewers=after - before)
-        if before - after:
-            self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=before - after)
+        V.emit_channel(self, "CHANNEL_UPDATE", channel, V.sighted(self, channel))
+        V.announce_changes(self, categories, skip=channel.id)
         return channel
 
     def delete_channel(self, channel: Channel) -> None:
-        viewers = self.viewers(channel)
+        categories = V.snapshot(self, channel.guild_id, categories_only=True)
+        full = V.sighted(self, channel)
         payload = self.channel_payload(channel)
+        hidden = V.obfuscated(channel) if channel.guild_id is not None else None
         del self.channels[channel.id]
         if channel.guild_id is not None:
             self.guilds[channel.guild_id].channel_ids.remove(channel.id)
-        self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=viewers)
+            everyone = frozenset(self.guilds[channel.guild_id].members)
+            self.emit("CHANNEL_DELETE", payload, guild_id=channel.guild_id, viewers=full)
+            if everyone - full:
+                self.emit("CHANNEL_DELETE", hidden or {}, guild_id=channel.guild_id, viewers=everyone - full)
+            V.announce_changes(self, categories)
 
     def dm_channel(self, user_a: int, user_b: int) -> Channel:
         pair = sorted({user_a, user_b})
@@ -450,28 +411,36 @@ class World:
     # -- members and roles ---------------------------------------------------------------------------
 
     def member_payload(self, guild: Guild, member: Member) -> Json:
-        out = member.payload(self.users[member.user_id])
-        out["guild_id"] = str(guild.id)
-        return out
+        """The REST guild member object (no `guild_id`)."""
+        return member.payload(self.users[member.user_id])
+
+    def member_event_payload(self, guild: Guild, member: Member) -> Json:
+        """GUILD_MEMBER_ADD/UPDATE carry the member plus `guild_id`."""
+        return self.member_payload(guild, member) | {"guild_id": str(guild.id)}
 
     def add_member(self, guild: Guild, user_id: int, roles: list[int] | None = None) -> Member:
         member = Member(user_id=user_id, guild_id=guild.id, roles=list(roles or []), joined_at=time.time())
         guild.members[user_id] = member
         self.emit(
-            "GUILD_MEMBER_ADD", self.member_payload(guild, member), guild_id=guild.id, viewers=guild.members
+            "GUILD_MEMBER_ADD",
+            self.member_event_payload(guild, member),
+            guild_id=guild.id,
+            viewers=guild.members,
         )
         return member
 
     def set_member_roles(self, guild: Guild, member: Member, roles: list[int]) -> None:
         for role_id in roles:
             self.role(guild, role_id)
+        sight = V.snapshot(self, guild.id)
         member.roles = [r for r in dict.fromkeys(roles) if r != guild.id]
         self.emit(
             "GUILD_MEMBER_UPDATE",
-            self.member_payload(guild, member),
+            self.member_event_payload(guild, member),
             guild_id=guild.id,
             viewers=self.guild_viewers(guild),
         )
+        V.announce_changes(self, sight)
 
     def remove_member(self, guild: Guild, user_id: int) -> None:
         viewers = self.guild_viewers(guild)
@@ -501,68 +470,31 @@ class World:
         self.emit("GUILD_ROLE_CREATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
         return role
 
-    def update_role(self, guild: Guild, role: Role) -> None:
+    def edit_role(self, guild: Guild, role: Role, changes: dict[str, Any]) -> None:
+        sight = V.snapshot(self, guild.id) if "permissions" in changes else {}
+        for key, value in changes.items():
+            setattr(role, key, value)
         data = {"guild_id": str(guild.id), "role": role.payload()}
         self.emit("GUILD_ROLE_UPDATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
+        V.announce_changes(self, sight)
 
     def delete_role(self, guild: Guild, role: Role) -> None:
+        sight = V.snapshot(self, guild.id)
         del guild.roles[role.id]
         for member in guild.members.values():
             if role.id in member.roles:
                 member.roles.remove(role.id)
         data = {"guild_id": str(guild.id), "role_id": str(role.id)}
         self.emit("GUILD_ROLE_DELETE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
+        V.announce_changes(self, sight)
 
     # -- guild snapshot for GUILD_CREATE -------------------------------------------------------------
 
+    def guild_payload(self, guild: Guild, *, with_counts: bool = False) -> Json:
+        return GP.guild_payload(self, guild, with_counts=with_counts)
+
     def guild_create_payload(self, guild: Guild, viewer_id: int, *, with_members: bool) -> Json:
-        viewer = guild.members[viewer_id]
-        channels = [self.channels[c] for c in guild.channel_ids]
-        members = list(guild.members.values()) if with_members else [viewer]
-        return {
-            "id": str(guild.id),
-            "name": guild.name,
-            "icon": None,
-            "splash": None,
-            "discovery_splash": None,
-            "banner": None,
-            "description": None,
-            "owner_id": str(guild.owner_id),
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
-            "system_channel_id": None,
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "public_updates_channel_id": None,
-            "vanity_url_code": None,
-            "application_id": None,
-            "max_members": 500000,
-            "features": [],
-            "roles": [r.payload() for r in guild.roles.values()],
-            "emojis": [],
-            "stickers": [],
-            "joined_at": iso(viewer.joined_at),
-            "large": False,
-            "unavailable": False,
-            "member_count": len(guild.members),
-            "members": [self.member_payload(guild, m) for m in members],
-            "channels": [self.channel_payload(c) for c in channels if self.can_view(c, viewer_id)],
-            "threads": [],
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "premium_progress_bar_enabled": False,
-        }
+        return GP.guild_create_payload(self, guild, viewer_id, with_members=with_members)
 
     def all_attachments(self) -> Iterable[Attachment]:
         for channel_messages in self.messages.values():

@@ -38,8 +38,8 @@ from shared.log import get_logger
 log = get_logger(__name__)
 
 # The demo scenario's bot tokens (devcord/scenarios/demo.yaml); local use only.
-SERVER_BOT_TOKEN = "devcord-server-bot-token"  # noqa: S105 — devcord-only, in the scenario file
-CLIENT_BOT_TOKEN = "devcord-client-bot-token"  # noqa: S105
+SERVER_BOT_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDEwMQ.HDdKgA.rzNFxkTJimd8MDFemvTol8tM0TsfvmddfE2fZQ"  # noqa: S105 — devcord-only, in the scenario file
+CLIENT_BOT_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDEwMg.HDdKgA.7uogJcnL0gX5W4LoFfN7MNf-fc21Qd26Zkyj6A"  # noqa: S105
 
 
 @dataclass

@@ -12,9 +12,9 @@ import discord
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
 TOKENS = {
-    "server-bot": "devcord-server-bot-token",
-    "client-bot": "devcord-client-bot-token",
-    "rogue-bot": "devcord-rogue-bot-token",
+    "server-bot": "MTMwMDAwMDAwMDAwMDAwMDEwMQ.HDdKgA.rzNFxkTJimd8MDFemvTol8tM0TsfvmddfE2fZQ",
+    "client-bot": "MTMwMDAwMDAwMDAwMDAwMDEwMg.HDdKgA.7uogJcnL0gX5W4LoFfN7MNf-fc21Qd26Zkyj6A",
+    "rogue-bot": "MTMwMDAwMDAwMDAwMDAwMDEwMw.HDdKgA.BtDOTBGtxpmMgcKndKqLMfUUjxgF7UnkBxnf3A",
 }
 
 

@@ -66,7 +66,10 @@ async def test_bot_that_cannot_view_a_channel_gets_none_of_its_events(
         await rogue.wait_for_content("public")
         await asyncio.sleep(0.2)
         assert [m.content for m in rogue.seen] == ["public"]
-        assert rogue.get_channel(relay_id) is None
+        # The channel itself is known, obfuscated ("Channel Visibility"): no name, no topic.
+        hidden = rogue.get_channel(relay_id)
+        assert isinstance(hidden, discord.TextChannel)
+        assert hidden.name == "___hidden___" and hidden.topic is None
         with pytest.raises(discord.Forbidden) as denied:
             await rogue.http.send_message(relay_id, params=_text("hi"))
         assert denied.value.code == 50001

@@ -50,7 +50,7 @@ async def test_bad_token_is_a_login_failure(devcord: Devcord) -> None:
 async def test_ungranted_privileged_intent_is_refused(devcord: Devcord) -> None:
     client = Recorder(intents=intents(members=True))
     with pytest.raises(discord.PrivilegedIntentsRequired):
-        await client.start("devcord-rogue-bot-token")
+        await client.start("MTMwMDAwMDAwMDAwMDAwMDEwMw.HDdKgA.BtDOTBGtxpmMgcKndKqLMfUUjxgF7UnkBxnf3A")
     await client.close()
 
 
