@@ -16,7 +16,12 @@ from aiohttp import web
 WEB_DIR = Path(__file__).parent / "web"
 ASSET_PREFIX = "/web"
 # The only files served: a fixed list, so no request path ever reaches the filesystem.
-_ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+_ASSETS = {
+    "app.js": "text/javascript",
+    "markdown.js": "text/javascript",
+    "commands.js": "text/javascript",
+    "app.css": "text/css",
+}
 # Message content is rendered as text by the page; the policy is a second line of defence in case a
 # future change ever let markup through (no inline scripts, nothing from elsewhere).
 _HEADERS = {
