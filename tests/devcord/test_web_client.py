@@ -394,6 +394,8 @@ async def test_view_follows_new_messages_and_counts_them_while_scrolled_up(
     assert await at_bottom(page)
 
     await page.locator("#messages").evaluate("l => { l.scrollTop = 0; }")
+    # The page learns of a scroll on the next frame; a person's wheel is never faster than that.
+    await page.wait_for_function("() => !view.following")
     await driver.post("general", "bob", "while you were reading")
     await driver.post("general", "bob", "and another")
     marker = page.get_by_role("button", name="2 new messages")
