@@ -124,7 +124,12 @@ async function loadChannels() {
   if (view.user !== user) return; // another user was picked meanwhile
   view.channels = visible.filter((c) => TEXT_TYPES.has(c.type)).sort(byPlace);
   for (const channel of view.channels) if (channel.name) view.channelNames.set(channel.id, channel.name);
-  if (view.channel && !view.channels.some((c) => c.id === view.channel)) showChannel(null);
+  if (view.channel && !view.channels.some((c) => c.id === view.channel)) {
+    // A chat that ends deletes its channel: say so instead of silently emptying the view.
+    const name = view.channelNames.get(view.channel);
+    showChannel(null);
+    say(`#${name || "the channel"} was closed, or you can no longer see it.`);
+  }
   renderChannels();
 }
 

@@ -100,6 +100,12 @@ class ChatBot(commands.Bot):
             )
             await interaction.followup.send(f"Your chat is ready in #{channel.name}", ephemeral=True)
 
+        @chat.command(name="end", description="Close your chat channel")
+        async def end(interaction: discord.Interaction) -> None:
+            assert isinstance(interaction.channel, discord.TextChannel)
+            await interaction.response.send_message("Closing this chat.", ephemeral=True)
+            await interaction.channel.delete()
+
         @chat.command(name="settings", description="Change a setting")
         @app_commands.describe(temperature="Sampling temperature", mode="How to answer")
         async def settings(
@@ -342,7 +348,7 @@ async def test_composer_suggests_commands_and_shows_option_errors_before_sending
         status = page.locator("#status")
         cases = {
             "/chta start": "There is no command “/chta”. Did you mean “chat”?",
-            "/chat": "/chat needs a subcommand: start, settings.",
+            "/chat": "/chat needs a subcommand: start, end, settings.",
             "/chat settings": "/chat settings needs temperature (Sampling temperature).",
             "/chat settings temperature:warm": "temperature: “warm” is not a number.",
             "/chat settings temperature:5": "temperature: must be 2 or less.",
@@ -445,3 +451,19 @@ async def test_narrow_screen_keeps_channels_conversation_and_composer_usable(
     await expect(page.get_by_role("navigation").get_by_role("button", name="# general")).to_be_in_viewport()
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await page.screenshot(path=screenshot_path("narrow-screen"))
+
+
+@pytest.mark.e2e
+async def test_ending_a_chat_says_the_channel_was_closed(devcord: Devcord, browser: Browser) -> None:
+    async with running(ChatBot(), "server-bot"):
+        page = await open_general(devcord, browser)
+        await send(page, "/chat start")
+        channels = page.get_by_role("navigation")
+        await channels.get_by_role("button", name="# chat-alice").click()
+        await expect(page.locator("#channel-title")).to_have_text("# chat-alice")
+        await send(page, "/chat end")
+        await expect(page.locator("#status")).to_have_text(
+            "#chat-alice was closed, or you can no longer see it."
+        )
+        await expect(channels.get_by_role("button", name="# chat-alice")).to_have_count(0)
+        await page.screenshot(path=screenshot_path("chat-ended"))
