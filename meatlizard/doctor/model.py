@@ -4,6 +4,8 @@ configured context; and whether this llama-cpp-python build can offload layers t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 from pathlib import Path
 
 from client_bot.engine.model_files import default_model_path
@@ -61,10 +63,15 @@ def _opens_in_llama_cpp(path: Path) -> str:
     """'' when llama.cpp opens the file (vocabulary only: fast, no weights in memory), else why not."""
     from llama_cpp import Llama  # noqa: PLC0415 — heavy; only the GPU host's doctor needs it
 
+    # llama.cpp's log goes to sys.stderr through llama-cpp-python's callback even with verbose=False, and a
+    # vocabulary-only load always warns about a training context of 0: keep it for a failure's reason.
+    log = io.StringIO()
     try:
-        llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        with contextlib.redirect_stderr(log):
+            llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
     except Exception as exc:  # llama-cpp-python raises ValueError or RuntimeError for unreadable files
-        return exc.__class__.__name__
+        said = [line for line in log.getvalue().splitlines() if "error" in line.lower()]
+        return "; ".join([exc.__class__.__name__, *said[-2:]])
     llama.close()
     return ""
 

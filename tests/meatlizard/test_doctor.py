@@ -12,6 +12,7 @@ import pytest
 from devcord.testing import demo_scenario
 from meatlizard.cli import main
 from meatlizard.doctor import Check, Status, run_checks
+from meatlizard.gguf_metadata import write_metadata
 from tests.meatlizard.conftest import RELAY_KEY, model_without_template
 
 
@@ -150,3 +151,21 @@ async def test_nothing_configured_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("SERVER_BOT_TOKEN", raising=False)
     monkeypatch.delenv("CLIENT_BOT_TOKEN", raising=False)
     assert list(failing(await run_checks())) == ["host"]
+
+
+async def test_a_model_file_llama_cpp_cannot_open_is_red(
+    deployment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = deployment / "metadata-only.gguf"
+    write_metadata(path, {"general.architecture": "llama", "tokenizer.chat_template": "{{ messages }}"})
+    monkeypatch.setenv("MODEL_PATH", str(path))
+    found = failing(await run_checks("client"))
+    assert list(found) == ["model file"]
+    assert "llama.cpp cannot open it" in found["model file"]
+
+
+async def test_a_missing_model_file_is_red(deployment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_PATH", str(deployment / "nowhere.gguf"))
+    found = failing(await run_checks("client"))
+    assert list(found) == ["model file"]
+    assert "does not exist" in found["model file"]
