@@ -17,13 +17,15 @@ from meatlizard.doctor.permissions import READ_MESSAGE_HISTORY, SEND_MESSAGES, V
 from meatlizard.invite import invite_url
 from shared.config import ConfigError, DiscordSettings, ServerBotSettings, load
 
+EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 GUILD_TEXT = 0
 GUILD_CATEGORY = 4
 ROLE_OVERWRITE = 0
 MEMBER_OVERWRITE = 1
-# Envelopes travel as messages, the large ones as attachments (shared/permissions.py CLIENT_BOT_PERMISSIONS).
-RELAY_ALLOW = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ATTACH_FILES
+# Envelopes travel as messages, the large ones as attachments; the same set the server-bot itself writes
+# (server_bot/channels.py), so a start after setup finds nothing to change.
+RELAY_ALLOW = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ATTACH_FILES | EMBED_LINKS
 REASON = "meatlizard setup"
 
 
