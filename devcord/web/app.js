@@ -407,24 +407,36 @@ async function typed() {
 function renderSuggestions(items) {
   const list = $("suggestions");
   list.replaceChildren();
-  for (const item of items.slice(0, 12)) {
+  items.slice(0, 12).forEach((item, index) => {
     const option = el("li", { role: "option" }, el("strong", {}, item.label), " ", el("span", { className: "detail" }, item.detail || ""));
+    option.setAttribute("aria-selected", String(index === 0));
     option.addEventListener("mousedown", (event) => {
       event.preventDefault(); // keep the focus in the composer
       $("composer-input").value = item.text;
       typed().catch((e) => say(e.message, true));
     });
     list.append(option);
-  }
+  });
   list.hidden = list.childElementCount === 0;
 }
 
-// Tab takes the first suggestion, as in Discord.
-function completeFirst(event) {
-  const first = $("suggestions").querySelector("li");
-  if (event.key !== "Tab" || !first || $("suggestions").hidden) return;
-  event.preventDefault();
-  first.dispatchEvent(new MouseEvent("mousedown"));
+// As in Discord: Tab takes the highlighted suggestion, the arrow keys move the highlight.
+function suggestionKeys(event) {
+  const list = $("suggestions");
+  const options = [...list.querySelectorAll("li")];
+  if (list.hidden || !options.length) return;
+  const current = Math.max(0, options.findIndex((o) => o.getAttribute("aria-selected") === "true"));
+  if (event.key === "Tab") {
+    event.preventDefault();
+    options[current].dispatchEvent(new MouseEvent("mousedown"));
+  } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const next = (current + (event.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    options[next].scrollIntoView({ block: "nearest" });
+  } else if (event.key === "Escape") {
+    renderSuggestions([]);
+  }
 }
 
 // -- the live feed ----------------------------------------------------------------------------------
@@ -481,7 +493,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("user").addEventListener("change", (e) => pickUser(e.target.value).catch((err) => say(err.message, true)));
   $("composer").addEventListener("submit", send);
   $("composer-input").addEventListener("input", () => typed().catch((e) => say(e.message, true)));
-  $("composer-input").addEventListener("keydown", completeFirst);
+  $("composer-input").addEventListener("keydown", suggestionKeys);
   $("messages").addEventListener("scroll", scrolled);
   // The timeline shrinks when the "Only you" panel or the suggestions open: stay on the newest item.
   new ResizeObserver(() => view.following && jumpToNewest()).observe($("messages"));
