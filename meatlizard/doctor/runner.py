@@ -19,7 +19,6 @@ from meatlizard.doctor.discord_checks import (
     check_relay_channel,
 )
 from meatlizard.doctor.keys import check_keys
-from meatlizard.doctor.model import check_model
 from meatlizard.doctor.result import Check, fail, render
 from meatlizard.doctor.storage import check_database, check_redis, check_s3
 from shared.config import (
@@ -80,6 +79,9 @@ async def run_checks(host: Host = "auto") -> list[Check]:
     if client:
         model = _settings(ModelSettings, "model settings", checks)
         if model is not None:
+            # Imported here: the client-bot's engine package is the GPU host's, not the VPS image's concern.
+            from meatlizard.doctor.model import check_model  # noqa: PLC0415
+
             checks.extend(await check_model(model))
     return checks
 
