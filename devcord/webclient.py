@@ -1,7 +1,8 @@
 """The web client: a small page at `/` for acting as a person in a browser (pick a user, read and post
 in the channels they may see, run slash commands, press buttons, watch edits arrive live).
 
-The page is static (`devcord/web/`: one HTML, one JS, one CSS file, no build step) and talks only to the
+The page is static (`devcord/web/`: one HTML page, one stylesheet and a few plain scripts, one concept
+each, no build step) and talks only to the
 driver API under /_devcord/. `/` is shared with the gateway: discord.py connects there with a websocket
 upgrade, so only requests that are not an upgrade get the page.
 """
@@ -20,6 +21,8 @@ _ASSETS = {
     "app.js": "text/javascript",
     "markdown.js": "text/javascript",
     "commands.js": "text/javascript",
+    "composer.js": "text/javascript",
+    "ephemeral.js": "text/javascript",
     "app.css": "text/css",
 }
 # Message content is rendered as text by the page; the policy is a second line of defence in case a

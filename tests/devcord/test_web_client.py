@@ -228,6 +228,10 @@ async def test_person_chats_with_a_bot_in_the_browser(
     [
         pytest.param("/", "text/html", id="page"),
         pytest.param("/web/app.js", "text/javascript", id="script"),
+        pytest.param("/web/markdown.js", "text/javascript", id="markdown"),
+        pytest.param("/web/commands.js", "text/javascript", id="commands"),
+        pytest.param("/web/composer.js", "text/javascript", id="composer"),
+        pytest.param("/web/ephemeral.js", "text/javascript", id="ephemeral"),
         pytest.param("/web/app.css", "text/css", id="stylesheet"),
     ],
 )
