@@ -2,9 +2,8 @@
 in the channels they may see, run slash commands, press buttons, watch edits arrive live).
 
 The page is static (`devcord/web/`: one HTML page, one stylesheet and a few plain scripts, one concept
-each, no build step) and talks only to the
-driver API under /_devcord/. `/` is shared with the gateway: discord.py connects there with a websocket
-upgrade, so only requests that are not an upgrade get the page.
+each, no build step) and talks only to the driver API under /_devcord/. `/` is shared with the gateway:
+discord.py connects there with a websocket upgrade, so only requests that are not an upgrade get the page.
 """
 
 from __future__ import annotations
