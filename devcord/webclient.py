@@ -1,9 +1,9 @@
 """The web client: a small page at `/` for acting as a person in a browser (pick a user, read and post
 in the channels they may see, run slash commands, press buttons, watch edits arrive live).
 
-The page is static (`devcord/web/`: one HTML, one JS, one CSS file, no build step) and talks only to the
-driver API under /_devcord/. `/` is shared with the gateway: discord.py connects there with a websocket
-upgrade, so only requests that are not an upgrade get the page.
+The page is static (`devcord/web/`: one HTML page, one stylesheet and a few plain scripts, one concept
+each, no build step) and talks only to the driver API under /_devcord/. `/` is shared with the gateway:
+discord.py connects there with a websocket upgrade, so only requests that are not an upgrade get the page.
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from aiohttp import web
 WEB_DIR = Path(__file__).parent / "web"
 ASSET_PREFIX = "/web"
 # The only files served: a fixed list, so no request path ever reaches the filesystem.
-_ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+_ASSETS = {
+    "app.js": "text/javascript",
+    "markdown.js": "text/javascript",
+    "commands.js": "text/javascript",
+    "composer.js": "text/javascript",
+    "ephemeral.js": "text/javascript",
+    "app.css": "text/css",
+}
 # Message content is rendered as text by the page; the policy is a second line of defence in case a
 # future change ever let markup through (no inline scripts, nothing from elsewhere).
 _HEADERS = {

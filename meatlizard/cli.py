@@ -1,4 +1,4 @@
-"""The `meatlizard` command: key generation, invite URLs and the local demo.
+"""The `meatlizard` command: key generation, invite URLs, doctor, setup, model check and the local demo.
 
 This is the CLI, so it prints; everything it prints is meant to be copied by an operator.
 """
@@ -6,9 +6,11 @@ This is the CLI, so it prints; everything it prints is meant to be copied by an 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from meatlizard.invite import BOT_PERMISSIONS, BOT_SCOPES, InviteError, invite_url
 from shared.envelope import generate_key_hex
@@ -40,6 +42,30 @@ def _demo(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    doctor = importlib.import_module("meatlizard.doctor")
+    return int(doctor.print_report(asyncio.run(doctor.run_checks(args.host))))
+
+
+def _model_check(args: argparse.Namespace) -> int:
+    model_check = importlib.import_module("meatlizard.model_check")
+    gguf = importlib.import_module("meatlizard.gguf_metadata")
+    try:
+        facts = model_check.inspect_model(args.path)
+    except gguf.GGUFError as exc:
+        print(f"meatlizard model check: {exc}", file=sys.stderr)
+        return 2
+    lines = model_check.describe(facts, args.context)
+    for fine, line in lines:
+        print(("✔ " if fine else "✘ ") + line)
+    return 0 if all(fine for fine, _ in lines) else 1
+
+
+def _setup(args: argparse.Namespace) -> int:
+    setup = importlib.import_module("meatlizard.setup")
+    return int(asyncio.run(setup.main()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meatlizard", description="MeatLizard operator commands")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,6 +81,29 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--guild-id", help="pre-select this server and hide the server picker")
     invite.add_argument("--explain", action="store_true", help="also list scopes and permissions (stderr)")
     invite.set_defaults(handler=_invite_url)
+
+    doctor = commands.add_parser("doctor", help="check this host's configuration, one line per check")
+    doctor.add_argument(
+        "--host",
+        choices=["auto", "server", "client", "both"],
+        default="auto",
+        help="which bot's checks to run (auto: whichever token is set)",
+    )
+    doctor.set_defaults(handler=_doctor)
+
+    setup = commands.add_parser(
+        "setup", help="create the AI Admin role, sessions category and relay channel (idempotent)"
+    )
+    setup.set_defaults(handler=_setup)
+
+    model = commands.add_parser("model", help="inspect a model file")
+    model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    check = model_commands.add_parser("check", help="context, chat template, size and memory of a GGUF")
+    check.add_argument("path", type=Path, help="the .gguf file")
+    check.add_argument(
+        "--context", type=int, default=2048, help="context to estimate memory at (MODEL_CONTEXT)"
+    )
+    check.set_defaults(handler=_model_check)
 
     # The demo parses its own options (e.g. --once); they are passed through untouched.
     demo = commands.add_parser("demo", help="run the whole product locally on devcord", add_help=False)

@@ -29,6 +29,7 @@ EXTENSIONS = (
     "server_bot.exts.chat",
     "server_bot.exts.safety",
     "server_bot.exts.admin",
+    "server_bot.exts.help",
 )
 
 

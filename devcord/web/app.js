@@ -1,5 +1,6 @@
 // devcord's web client: act as one person of the scenario through the driver API (/_devcord/).
-// Message content is only ever set with textContent (never innerHTML): bots and people write it.
+// Message content is only ever set as text nodes (never innerHTML): bots and people write it.
+// markdown.js (renderMarkdown) and commands.js (slashCommands) load first.
 "use strict";
 
 const DM = 1;
@@ -12,6 +13,14 @@ const view = {
   user: "", // id of the person acted as
   channel: "", // id of the open channel
   guilds: new Map(), // guild id -> name
+  users: new Map(), // user id -> display name, for mentions
+  roles: new Map(), // role id -> name, for mentions
+  channelNames: new Map(), // channel id -> name, for mentions
+  commands: [], // registered application commands (every application, global and guild)
+  commandsAt: 0, // when `commands` was fetched (ms)
+  dismissed: new Set(), // ephemeral message ids the user closed
+  unseen: 0, // messages that arrived while scrolled up
+  following: true, // the timeline was at its bottom when last scrolled: keep it there
   channels: [],
   messages: new Map(), // message id -> payload, for the open channel
   interactions: new Map(), // interaction id -> what the user saw (the driver's interaction view)
@@ -30,31 +39,16 @@ async function driver(method, path, body) {
   }
   const response = await fetch("/_devcord" + path, init);
   const data = await response.json();
-  if (!response.ok) throw new Error(data.message || `${method} ${path} answered ${response.status}`);
+  if (!response.ok) {
+    const text = data.errors ? slashCommands.readableApiError(data) : data.message;
+    throw new Error(text || `${method} ${path} answered ${response.status}`);
+  }
   return data;
 }
 
 function say(text, isError = false) {
   $("status").textContent = text;
   $("status").classList.toggle("error", isError);
-}
-
-// "/chat settings temperature:0.5 title:\"two words\"" -> {command: "chat settings", options: {...}}
-function parseCommand(text) {
-  const tokens = text.replace(/^\//, "").match(/[\w-]+:"[^"]*"|"[^"]*"|\S+/g) || [];
-  const path = [];
-  const options = {};
-  for (const token of tokens) {
-    const option = token.match(/^([\w-]+):(.*)$/);
-    if (!option) {
-      path.push(token);
-      continue;
-    }
-    const raw = option[2].replace(/^"(.*)"$/, "$1");
-    // devcord types integers and numbers from the registered schema; booleans must arrive as JSON.
-    options[option[1]] = raw === "true" ? true : raw === "false" ? false : raw;
-  }
-  return { command: path.join(" "), options };
 }
 
 // -- DOM helpers ------------------------------------------------------------------------------------
@@ -78,12 +72,38 @@ function channelLabel(channel) {
 // -- users and channels -----------------------------------------------------------------------------
 
 async function loadUsers() {
-  const state = await driver("GET", "/state");
-  for (const guild of state.guilds) view.guilds.set(guild.id, guild.name);
+  const state = await loadState();
   for (const user of state.users.filter((u) => !u.bot)) {
     $("user").append(el("option", { value: user.id }, displayName(user)));
   }
 }
+
+// Names for mentions and the registered commands both come from the driver's state.
+async function loadState() {
+  const state = await driver("GET", "/state");
+  for (const user of state.users) view.users.set(user.id, displayName(user));
+  view.commands = [];
+  for (const guild of state.guilds) {
+    view.guilds.set(guild.id, guild.name);
+    for (const role of guild.roles) view.roles.set(role.id, role.name);
+    for (const channel of guild.channels) view.channelNames.set(channel.id, channel.name);
+  }
+  for (const app of state.applications) {
+    view.commands.push(...app.global_commands, ...Object.values(app.guild_commands).flat());
+  }
+  view.commandsAt = Date.now();
+  return state;
+}
+
+const names = {
+  user: (id) => view.users.get(id),
+  role: (id) => view.roles.get(id),
+  channel: (id) => view.channelNames.get(id),
+  openChannel: (id) => {
+    if (!view.channels.some((c) => c.id === id)) return say("You cannot see that channel.", true);
+    openChannel(id).catch((e) => say(e.message, true));
+  },
+};
 
 async function pickUser(userId) {
   closeSocket();
@@ -103,7 +123,13 @@ async function loadChannels() {
   const visible = await driver("GET", `/users/${user}/channels`);
   if (view.user !== user) return; // another user was picked meanwhile
   view.channels = visible.filter((c) => TEXT_TYPES.has(c.type)).sort(byPlace);
-  if (view.channel && !view.channels.some((c) => c.id === view.channel)) showChannel(null);
+  for (const channel of view.channels) if (channel.name) view.channelNames.set(channel.id, channel.name);
+  if (view.channel && !view.channels.some((c) => c.id === view.channel)) {
+    // A chat that ends deletes its channel: say so instead of silently emptying the view.
+    const name = view.channelNames.get(view.channel);
+    showChannel(null);
+    say(`#${name || "the channel"} was closed, or you can no longer see it.`);
+  }
   renderChannels();
 }
 
@@ -137,6 +163,7 @@ function showChannel(channel) {
   view.channel = channel ? channel.id : "";
   view.messages.clear();
   $("messages").replaceChildren();
+  markSeen();
   $("channel-title").textContent = channel ? channelLabel(channel) : "Pick a user, then a channel";
   $("composer").hidden = !channel;
   renderEphemeral();
@@ -157,6 +184,7 @@ async function openChannel(channelId) {
   view.pending = null;
   pending.forEach(apply);
   renderEphemeral();
+  jumpToNewest();
   $("composer-input").focus();
 }
 
@@ -166,12 +194,44 @@ function upsertMessage(message) {
   const merged = { ...view.messages.get(message.id), ...message };
   view.messages.set(message.id, merged);
   const node = messageNode(merged, false);
-  const old = $("msg-" + message.id);
-  if (old) return old.replaceWith(node);
   const list = $("messages");
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const following = view.following;
+  const old = $("msg-" + message.id);
+  if (old) {
+    // A streamed reply grows by edits: keep following it.
+    old.replaceWith(node);
+    if (following) list.scrollTop = list.scrollHeight;
+    return;
+  }
   list.append(node);
-  if (atBottom) node.scrollIntoView({ block: "end" });
+  if (following) list.scrollTop = list.scrollHeight;
+  else if (!view.pending) showUnseen(view.unseen + 1);
+}
+
+// -- scrolling: follow the conversation while at the bottom, count what arrives while scrolled up ---
+
+const atBottom = (list) => list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+
+function showUnseen(count) {
+  view.unseen = count;
+  $("new-messages").hidden = count === 0;
+  $("new-messages").textContent = count === 1 ? "1 new message ↓" : `${count} new messages ↓`;
+}
+
+function markSeen() {
+  view.following = true;
+  showUnseen(0);
+}
+
+function scrolled() {
+  view.following = atBottom($("messages"));
+  if (view.following) showUnseen(0);
+}
+
+function jumpToNewest() {
+  const list = $("messages");
+  list.scrollTop = list.scrollHeight;
+  markSeen();
 }
 
 function removeMessage(messageId) {
@@ -185,20 +245,49 @@ function messageNode(message, ephemeral) {
   if (author.bot) header.append(el("span", { className: "tag" }, "BOT"));
   header.append(el("time", { dateTime: message.timestamp }, new Date(message.timestamp).toLocaleTimeString()));
   if (message.edited_timestamp) header.append(el("span", { className: "edited" }, "(edited)"));
-  let text = message.content;
-  if (!text && message.flags & LOADING) text = `${displayName(author)} is thinking…`;
-  const node = el("li", { className: "message" }, header, el("div", { className: "content" }, text));
+  const content = el("div", { className: "content" });
+  if (!message.content && message.flags & LOADING) {
+    content.append(el("em", {}, `${displayName(author)} is thinking…`));
+  } else {
+    content.append(renderMarkdown(message.content || "", names));
+  }
+  const node = el("li", { className: "message" }, header, content);
   if (!ephemeral) node.id = "msg-" + message.id;
   for (const embed of message.embeds || []) {
     node.append(el("div", { className: "embed" }, el("strong", {}, embed.title), el("p", {}, embed.description)));
   }
-  for (const file of message.attachments || []) {
-    const link = el("a", { className: "attachment" }, "📎 " + file.filename);
-    if (/^https?:\/\//.test(file.url)) link.href = file.url;
-    node.append(link);
-  }
+  for (const file of message.attachments || []) node.append(attachmentNode(file));
   for (const row of message.components || []) node.append(componentRow(message, row, ephemeral));
   return node;
+}
+
+// Images are shown inline (e.g. the metrics chart); any other file is a download link.
+function attachmentNode(file) {
+  const safe = /^https?:\/\//.test(file.url);
+  const link = el("a", { className: "attachment", rel: "noreferrer" });
+  if (safe) link.href = file.url;
+  if (safe && isImage(file)) {
+    link.target = "_blank";
+    link.append(el("img", { src: file.url, alt: file.description || file.filename, loading: "lazy" }));
+    return link;
+  }
+  link.download = file.filename;
+  const size = file.size === undefined ? "" : ` (${formatSize(file.size)})`;
+  link.append(`📎 ${file.filename}${size}`);
+  return link;
+}
+
+// Discord sets content_type from the file; an upload sent as generic bytes falls back to the name.
+function isImage(file) {
+  const type = file.content_type || "application/octet-stream";
+  if (type.startsWith("image/")) return true;
+  return type === "application/octet-stream" && /\.(png|jpe?g|gif|webp)$/i.test(file.filename);
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function componentRow(message, row, ephemeral) {
@@ -228,53 +317,6 @@ async function press(message, customId, values) {
   try {
     const body = { user: view.user, channel: view.channel, message_id: message.id, custom_id: customId, values };
     rememberInvoked(await driver("POST", "/interactions/component", body));
-  } catch (error) {
-    say(error.message, true);
-  }
-}
-
-// -- interactions: what only this user sees ---------------------------------------------------------
-
-function rememberInteraction(interaction) {
-  view.interactions.set(interaction.id, interaction);
-  renderEphemeral();
-}
-
-// The driver's answer to an invocation can arrive after the feed already brought a newer view of it.
-function rememberInvoked(interaction) {
-  if (!view.interactions.has(interaction.id)) rememberInteraction(interaction);
-}
-
-function renderEphemeral() {
-  const list = $("ephemeral-messages");
-  list.replaceChildren();
-  const ours = [...view.interactions.values()].filter((i) => i.channel_id === view.channel);
-  for (const interaction of ours) {
-    for (const message of [interaction.original, ...interaction.followups]) {
-      if (message && message.ephemeral && !message.deleted) list.append(messageNode(message, true));
-    }
-  }
-  $("ephemeral").hidden = list.childElementCount === 0;
-}
-
-// -- sending ----------------------------------------------------------------------------------------
-
-async function send(event) {
-  event.preventDefault();
-  const input = $("composer-input");
-  const text = input.value.trim();
-  if (!text) return;
-  try {
-    if (text.startsWith("/")) {
-      const { command, options } = parseCommand(text);
-      const body = { user: view.user, channel: view.channel, command, options };
-      rememberInvoked(await driver("POST", "/interactions/command", body));
-      say(`ran /${command}`);
-    } else {
-      upsertMessage(await driver("POST", `/channels/${view.channel}/messages`, { user: view.user, content: text }));
-      say("");
-    }
-    input.value = "";
   } catch (error) {
     say(error.message, true);
   }
@@ -333,5 +375,12 @@ function apply(event) {
 document.addEventListener("DOMContentLoaded", () => {
   $("user").addEventListener("change", (e) => pickUser(e.target.value).catch((err) => say(err.message, true)));
   $("composer").addEventListener("submit", send);
+  $("composer-input").addEventListener("input", () => typed().catch((e) => say(e.message, true)));
+  $("composer-input").addEventListener("keydown", suggestionKeys);
+  $("messages").addEventListener("scroll", scrolled);
+  // The timeline shrinks when the "Only you" panel or the suggestions open: stay on the newest item.
+  new ResizeObserver(() => view.following && jumpToNewest()).observe($("messages"));
+  $("new-messages").addEventListener("click", jumpToNewest);
+  $("ephemeral-dismiss").addEventListener("click", dismissEphemeral);
   loadUsers().catch((e) => say(e.message, true));
 });
