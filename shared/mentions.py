@@ -40,6 +40,7 @@ def __getattr__(name: str) -> discord.AllowedMentions:
         return _no_pings()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 FULLWIDTH_AT = "\uff20"
 _MASS_MENTIONS = ("everyone", "here")
 _LONGEST = max(len(word) for word in _MASS_MENTIONS)
