@@ -346,6 +346,9 @@ class ConversationService:
 
     async def _turns(self, session: SessionInfo) -> list[protocol.ChatTurn]:
         system = session.system_prompt or self._chat.system_prompt
+        # The platform's preamble sits above whatever the user set, so no `/chat system` can remove it.
+        if self._chat.platform_preamble:
+            system = f"{self._chat.platform_preamble}\n\n{system}"
         turns = [protocol.ChatTurn(role="system", content=system)]
         turns += [
             protocol.ChatTurn(role=role.value, content=text)
