@@ -124,6 +124,7 @@ class ConversationService:
         # Per session: how many dropped turns the user was last told of (the notice is said once).
         self._context_told: dict[uuid.UUID, int] = {}
         self._closing = False
+        self._streams = 0  # streams started and not yet ended (shutdown waits for them)
 
     # ---- public API -----------------------------------------------------------------------------------
 
@@ -189,7 +190,7 @@ class ConversationService:
         for flight in list(self._in_flight.values()):
             flight.queue.put_nowait(_Closed("server_restarted"))
         async with asyncio.timeout(timeout_s):
-            while self._in_flight:  # noqa: ASYNC110 - a few ticks at shutdown, not worth an event
+            while self._streams:  # noqa: ASYNC110 - a few ticks at shutdown, not worth an event
                 await asyncio.sleep(0.01)
 
     def in_flight(self, session_id: uuid.UUID) -> str | None:
@@ -222,7 +223,21 @@ class ConversationService:
     async def _answer(
         self, session: SessionInfo, *, prompt: str | None, regenerating: int | None
     ) -> AsyncGenerator[ReplyEvent, None]:
+        self._streams += 1
+        try:
+            async with contextlib.aclosing(self._answer_in_turn(session, prompt, regenerating)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self._streams -= 1
+
+    async def _answer_in_turn(
+        self, session: SessionInfo, prompt: str | None, regenerating: int | None
+    ) -> AsyncGenerator[ReplyEvent, None]:
         async with self._turn_locks[session.id]:
+            if self._closing:  # it waited its turn while the server began to shut down
+                yield Failed.of("server_restarted")
+                return
             try:
                 session = await self._repo.get_session(session.id)
                 if not session.is_open:
@@ -287,15 +302,18 @@ class ConversationService:
                 else:
                     yield update
         finally:
-            self._in_flight.pop(flight.request_id, None)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             if not final:  # the front went away mid-reply: spare the AI host the work
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
-            with contextlib.suppress(db_errors.DatabaseError):
-                await self._repo.finish_request(flight.request_id)
+            try:
+                with contextlib.suppress(db_errors.DatabaseError):
+                    await self._repo.finish_request(flight.request_id)
+            finally:
+                # Last, so `aclose` knows the stream touches the database no more.
+                self._in_flight.pop(flight.request_id, None)
 
     async def _finish(self, session: SessionInfo, done: protocol.Done) -> AsyncGenerator[ReplyEvent, None]:
         await self._record_metric(done)
@@ -345,11 +363,7 @@ class ConversationService:
     # ---- helpers --------------------------------------------------------------------------------------
 
     async def _turns(self, session: SessionInfo) -> list[protocol.ChatTurn]:
-        system = session.system_prompt or self._chat.system_prompt
-        # The platform's preamble sits above whatever the user set, so no `/chat system` can remove it.
-        if self._chat.platform_preamble:
-            system = f"{self._chat.platform_preamble}\n\n{system}"
-        turns = [protocol.ChatTurn(role="system", content=system)]
+        turns = [protocol.ChatTurn(role="system", content=system_text(self._chat, session.system_prompt))]
         turns += [
             protocol.ChatTurn(role=role.value, content=text)
             for role, text in await self._repo.history(session.id)
@@ -381,6 +395,14 @@ class ConversationService:
             channel_id=session.channel_id,
             detail=exception_code(refusal),
         )
+
+
+def system_text(chat: ChatSettings, session_prompt: str | None) -> str:
+    """The system turn the model sees: the platform's preamble, then the session's (or default) prompt.
+
+    The preamble sits above whatever the user set, so no `/chat system` can remove it."""
+    system = session_prompt or chat.system_prompt
+    return f"{chat.platform_preamble}\n\n{system}" if chat.platform_preamble else system
 
 
 def _params(session: SessionInfo) -> protocol.GenerationParams:
