@@ -21,6 +21,8 @@ TABLES = {
     "moderation_violations",
     "metric_samples",
     "admin_toggles",
+    "requests",
+    "bot_settings",
 }
 
 
