@@ -3,6 +3,7 @@ the routers, the static pages and one error handler for the `WebError` tree."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,18 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from server_bot.core import (
+    Blocked,
+    CoreError,
+    InvalidInput,
+    NoOpenSession,
+    NotAdmin,
+    NotSessionOwner,
+    RelayUnavailable,
+    RequestsPaused,
+    SessionAlreadyOpen,
+)
+from server_bot.core import RateLimited as CoreRateLimited
 from server_bot.web.context import WebContext
 from server_bot.web.errors import RateLimited, WebError
 from server_bot.web.routes import admin, auth, chat, transcripts
@@ -70,6 +83,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     for module in (auth, chat, transcripts, admin):
         app.include_router(module.router)
     app.add_exception_handler(WebError, _web_error)  # type: ignore[arg-type]
+    app.add_exception_handler(CoreError, _core_error)  # type: ignore[arg-type]
     for path, name in _PAGES.items():
         app.add_api_route(path, _page(name), methods=["GET"], include_in_schema=False)
     app.add_api_route("/static/{name}", _static, methods=["GET"], include_in_schema=False)
@@ -79,7 +93,7 @@ def create_app(ctx: WebContext) -> FastAPI:
 def _proxy_headers(trusted: list[str]) -> type[ProxyHeadersMiddleware]:
     class TrustedProxyHeaders(ProxyHeadersMiddleware):
         def __init__(self, app: ASGIApp) -> None:
-            super().__init__(app, trusted_hosts=trusted)
+            super().__init__(app, trusted_hosts=trusted)  # type: ignore[arg-type]
 
     return TrustedProxyHeaders
 
@@ -89,6 +103,32 @@ async def _web_error(request: Request, exc: WebError) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
     return PlainTextResponse(str(exc), status_code=exc.status, headers=headers)
+
+
+# Someone else's session answers exactly like one that does not exist, so ids cannot be probed.
+_NOT_FOUND = "No such chat."
+_CORE_STATUS: list[tuple[type[CoreError], int]] = [
+    (NotSessionOwner, 404),
+    (NoOpenSession, 404),
+    (NotAdmin, 403),
+    (Blocked, 403),
+    (SessionAlreadyOpen, 409),
+    (RequestsPaused, 503),
+    (RelayUnavailable, 503),
+    (InvalidInput, 400),
+]
+
+
+async def _core_error(request: Request, exc: CoreError) -> Response:
+    if isinstance(exc, CoreRateLimited):
+        retry = max(1, math.ceil(exc.retry_after_s))
+        return JSONResponse({"error": exc.user_message}, status_code=429, headers={"Retry-After": str(retry)})
+    status = next((code for kind, code in _CORE_STATUS if isinstance(exc, kind)), 409)
+    message = _NOT_FOUND if isinstance(exc, NotSessionOwner) else exc.user_message
+    body: dict[str, object] = {"error": message}
+    if isinstance(exc, SessionAlreadyOpen):
+        body["session_id"] = str(exc.session_id)
+    return JSONResponse(body, status_code=status)
 
 
 def _page(name: str):  # type: ignore[no-untyped-def]

@@ -1,21 +1,27 @@
-"""What the web app's routes share: settings, the application core, login, limits. Built once by
-`server.py` from the server-bot's own objects (same core, same relay, same database)."""
+"""What the web app's routes share: settings, the application core, login, limits. Built once in the
+server-bot process from its own objects (the same core, relay, database and object store)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from server_bot.core import Core
+from server_bot.core.ports import ObjectStore, Relay
 from server_bot.web.login import DiscordLogin, Logins
 from server_bot.web.security import WebLimits
+from shared.audit import AuditLog
 from shared.config import WebSettings
 
 
 @dataclass
 class WebContext:
     settings: WebSettings
+    core: Core
     login: DiscordLogin
     limits: WebLimits
-    admin_role_id: int | None
-    core: Any
+    # Transcript downloads need the JSON file too; the core hands out the Markdown link only.
+    objects: ObjectStore
+    audit: AuditLog
+    # Read-only, for the admin dashboard's host status (the core does not report it).
+    relay: Relay
     logins: Logins = field(default_factory=Logins)

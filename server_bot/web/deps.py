@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from server_bot.core import Actor
 from server_bot.web.context import WebContext
 from server_bot.web.errors import Forbidden, NotSignedIn
 from server_bot.web.login import Login
@@ -47,9 +48,15 @@ async def get_login(request: Request, ctx: Context) -> Login:
 Viewer = Annotated[Login, Depends(get_login)]
 
 
-def get_admin(login: Viewer, ctx: Context) -> Login:
-    # The AI Admin role by its id, never by its name (anyone may name a role "AI Admin").
-    if ctx.admin_role_id is None or ctx.admin_role_id not in login.person.roles:
+def actor_of(ctx: WebContext, login: Login) -> Actor:
+    """The core's view of the signed-in person: their Discord id and guild role ids, on the web front."""
+    person = login.person
+    return Actor(person.user_id, "web", role_ids=person.roles, guild_id=ctx.login.guild_id)
+
+
+async def get_admin(login: Viewer, ctx: Context) -> Login:
+    # The core decides: the AI Admin role by its id, never by its name.
+    if not await ctx.core.access.is_admin(actor_of(ctx, login)):
         raise Forbidden("Only AI Admins may open this page.")
     return login
 

@@ -65,7 +65,6 @@ def event_json(event: ReplyEvent) -> dict[str, Any]:
             return {"type": "done", "text": text, "reply_id": None, "reason": "fallback"}
         case Failed(message=message, code=code):
             return {"type": "error", "text": message, "code": code}
-    return {"type": "notice", "text": ""}
 
 
 async def server_sent_events(stream: ReplyStream) -> AsyncIterator[bytes]:

@@ -95,7 +95,9 @@ class WebLimits:
         self.users = RateLimiter.from_url(
             redis_url, RateRules(command_per_user=per_user, command_global=unlimited)
         )
-        self.ips = RateLimiter.from_url(redis_url, RateRules(command_per_user=per_ip, command_global=unlimited))
+        self.ips = RateLimiter.from_url(
+            redis_url, RateRules(command_per_user=per_ip, command_global=unlimited)
+        )
 
     async def check(self, user_id: int | None, client_ip: str) -> None:
         decision = await self.ips.check("command", _ip_key(client_ip))

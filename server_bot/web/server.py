@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
+from server_bot.core import Core
+from server_bot.core.ports import ObjectStore, Relay
+from server_bot.web.app import create_app
+from server_bot.web.context import WebContext
+from server_bot.web.login import DiscordLogin
+from server_bot.web.security import WebLimits
+from shared.audit import AuditLog
+from shared.config import ConfigError, WebSettings
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -25,7 +33,10 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class WebServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self, app: FastAPI, host: str, port: int, on_stop: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        self._on_stop = on_stop
         config = uvicorn.Config(
             app,
             host=host,
@@ -59,11 +70,42 @@ class WebServer:
         log.info("web app listening on %s", self.url)
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._server.should_exit = True
-        try:
-            await asyncio.wait_for(self._task, timeout=10)
-        except TimeoutError:
-            self._task.cancel()
-        self._task = None
+        if self._task is not None:
+            self._server.should_exit = True
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                self._task.cancel()
+            self._task = None
+        if self._on_stop is not None:
+            await self._on_stop()
+            self._on_stop = None
+
+
+def build_web(
+    settings: WebSettings,
+    *,
+    core: Core,
+    api_base: str,
+    guild_id: int,
+    objects: ObjectStore,
+    audit: AuditLog,
+    relay: Relay,
+    redis_url: str | None,
+) -> WebServer:
+    """The web app over the server-bot's own core, object store, audit log and relay."""
+    if settings.discord_client_id is None or settings.discord_client_secret is None:
+        raise ConfigError(
+            "invalid configuration:\n  WEB_DISCORD_CLIENT_ID and WEB_DISCORD_CLIENT_SECRET are required"
+        )
+    login = DiscordLogin(
+        client_id=settings.discord_client_id,
+        client_secret=settings.discord_client_secret.get_secret_value(),
+        authorize_url=settings.discord_authorize_url,
+        api_base=api_base,
+        redirect_uri=settings.redirect_uri,
+        guild_id=guild_id,
+    )
+    limits = WebLimits(settings.rate_per_user, settings.rate_per_ip, redis_url)
+    ctx = WebContext(settings, core, login, limits, objects, audit, relay)
+    return WebServer(create_app(ctx), settings.host, settings.port, on_stop=limits.aclose)

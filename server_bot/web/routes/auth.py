@@ -13,7 +13,8 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from server_bot.web.deps import SESSION_KEY, Context, Limited, Viewer
+from server_bot.core import Blocked
+from server_bot.web.deps import SESSION_KEY, Context, Limited, Viewer, actor_of
 from server_bot.web.errors import LoginFailed, LoginRefused
 from server_bot.web.login import pkce_pair
 
@@ -45,13 +46,17 @@ async def callback(
     token = await ctx.login.exchange(code, str(pending["verifier"]))
     try:
         person = await ctx.login.person(token)
-        if await ctx.core.is_banned(person.user_id):
-            raise LoginRefused("You are banned from MeatLizard.")
+        try:
+            await ctx.core.access.check_not_blocked(person.user_id)
+        except Blocked as exc:
+            await ctx.audit.record("web_login", success=False, user_id=person.user_id, detail="blocked")
+            raise LoginRefused(exc.user_message) from None
     except LoginRefused:
         await ctx.login.revoke(token)
         raise
     request.session.clear()
     request.session[SESSION_KEY] = ctx.logins.add(person, token)
+    await ctx.audit.record("web_login", success=True, user_id=person.user_id)
     return RedirectResponse("/", status_code=303)
 
 
@@ -60,11 +65,12 @@ async def logout(request: Request, ctx: Context, login: Viewer) -> dict[str, boo
     ctx.logins.pop(request.session.get(SESSION_KEY))
     request.session.clear()
     await ctx.login.revoke(login.access_token)
+    await ctx.audit.record("web_logout", success=True, user_id=login.person.user_id)
     return {"ok": True}
 
 
 @router.get("/api/me")
 async def me(ctx: Context, login: Viewer) -> dict[str, object]:
     person = login.person
-    is_admin = ctx.admin_role_id is not None and ctx.admin_role_id in person.roles
+    is_admin = await ctx.core.access.is_admin(actor_of(ctx, login))
     return {"id": str(person.user_id), "name": person.name, "admin": is_admin, "csrf": login.csrf_token}

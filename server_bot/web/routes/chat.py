@@ -52,7 +52,9 @@ async def read_session(session_id: uuid.UUID, ctx: Context, login: Viewer) -> di
 
 
 @router.post("/{session_id}/messages")
-async def send_message(session_id: uuid.UUID, prompt: Prompt, ctx: Context, login: Viewer) -> StreamingResponse:
+async def send_message(
+    session_id: uuid.UUID, prompt: Prompt, ctx: Context, login: Viewer
+) -> StreamingResponse:
     # Refusals (not yours, closed, too fast, empty...) are raised here, before the stream starts.
     stream = await ctx.core.conversation.submit(actor_of(ctx, login), session_id, prompt.text)
     return StreamingResponse(server_sent_events(stream), media_type="text/event-stream", headers=_SSE_HEADERS)
