@@ -9,6 +9,7 @@ from server_bot.core import Core
 from server_bot.core.ports import ObjectStore, Relay
 from server_bot.web.login import DiscordLogin, Logins
 from server_bot.web.security import WebLimits
+from server_bot.web.streams import ReplyPumps
 from shared.audit import AuditLog
 from shared.config import WebSettings
 
@@ -25,3 +26,4 @@ class WebContext:
     # Read-only, for the admin dashboard's host status (the core does not report it).
     relay: Relay
     logins: Logins = field(default_factory=Logins)
+    pumps: ReplyPumps = field(default_factory=ReplyPumps)

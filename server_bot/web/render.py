@@ -4,8 +4,6 @@ Reply text goes out as JSON strings and the page puts it into text nodes; nothin
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from server_bot.core import (
@@ -17,7 +15,6 @@ from server_bot.core import (
     HostOffline,
     Queued,
     ReplyEvent,
-    ReplyStream,
     TextSoFar,
     Withheld,
 )
@@ -65,13 +62,3 @@ def event_json(event: ReplyEvent) -> dict[str, Any]:
             return {"type": "done", "text": text, "reply_id": None, "reason": "fallback"}
         case Failed(message=message, code=code):
             return {"type": "error", "text": message, "code": code}
-
-
-async def server_sent_events(stream: ReplyStream) -> AsyncIterator[bytes]:
-    """Each event as one SSE frame. Leaving early (the browser went away) closes the stream; the core
-    keeps the reply it has so far, so the conversation is still whole when the page is reopened."""
-    try:
-        async for event in stream:
-            yield f"data: {json.dumps(event_json(event))}\n\n".encode()
-    finally:
-        await stream.aclose()

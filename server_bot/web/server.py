@@ -108,4 +108,9 @@ def build_web(
     )
     limits = WebLimits(settings.rate_per_user, settings.rate_per_ip, redis_url)
     ctx = WebContext(settings, core, login, limits, objects, audit, relay)
-    return WebServer(create_app(ctx), settings.host, settings.port, on_stop=limits.aclose)
+
+    async def on_stop() -> None:
+        await ctx.pumps.aclose()
+        await limits.aclose()
+
+    return WebServer(create_app(ctx), settings.host, settings.port, on_stop=on_stop)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from server_bot.core import ReplyNotRegenerable, RequestNotFound
 from server_bot.web.deps import Context, Viewer, actor_of
-from server_bot.web.render import server_sent_events, session_detail_json, session_json
+from server_bot.web.render import session_detail_json, session_json
 
 router = APIRouter(prefix="/api/sessions")
 _SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # nginx: do not buffer the stream
@@ -57,7 +57,7 @@ async def send_message(
 ) -> StreamingResponse:
     # Refusals (not yours, closed, too fast, empty...) are raised here, before the stream starts.
     stream = await ctx.core.conversation.submit(actor_of(ctx, login), session_id, prompt.text)
-    return StreamingResponse(server_sent_events(stream), media_type="text/event-stream", headers=_SSE_HEADERS)
+    return StreamingResponse(ctx.pumps.follow(stream), media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
 @router.post("/{session_id}/regenerate")
@@ -74,7 +74,7 @@ async def regenerate(
     if stream.session_id != session.id:
         await stream.aclose()
         raise ReplyNotRegenerable()
-    return StreamingResponse(server_sent_events(stream), media_type="text/event-stream", headers=_SSE_HEADERS)
+    return StreamingResponse(ctx.pumps.follow(stream), media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
 @router.post("/{session_id}/stop")

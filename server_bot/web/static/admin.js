@@ -42,8 +42,8 @@ async function loadAudit(event) {
   add("since", $("f-since").value && new Date($("f-since").value).toISOString());
   add("until", $("f-until").value && new Date($("f-until").value).toISOString());
   const rows = await ML.json("GET", `/api/admin/audit?${query}`);
-  table("audit", ["time", "event", "user", "success", "detail"],
-    rows.map((r) => [r.created_at, r.event, r.user_id ?? "", r.success ? "yes" : "no", r.detail ?? ""]));
+  table("audit", ["time", "event", "command", "user", "success", "detail"],
+    rows.map((r) => [r.created_at, r.event, r.command ?? "", r.user_id ?? "", r.success ? "yes" : "no", r.detail ?? ""]));
 }
 
 async function start() {

@@ -66,6 +66,10 @@ async function stream(path, body) {
         const event = JSON.parse(data);
         if (event.type === "delta") text += event.text;
         else if (event.type === "replace") text = event.text;
+        else if (event.type === "done") {
+          text = event.text;
+          ML.say("", false);
+        }
         else if (event.type === "notice") ML.say(event.text, false);
         else if (event.type === "error") ML.say(event.text, true);
         target.replaceChildren(ML.markdown(text));

@@ -1,0 +1,141 @@
+"""The web app in headless Chromium (Debian's /usr/bin/chromium): login through devcord's OAuth2 pages,
+a streamed reply, Stop, transcript download, hostile text shown as text, the admin dashboard.
+Screenshots are kept in test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+from tests.web.conftest import ARTIFACTS, Stack
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click me](javascript:alert(3)) **bold**"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def signed_in_page(browser: Browser, stack: Stack, user: str) -> tuple[Page, list[str]]:
+    """A page signed in as `user` by clicking through the sign-in link and devcord's consent page.
+    Returns the page and the list its console errors and dialogs are collected into from then on."""
+    page = await browser.new_page(viewport={"width": 1200, "height": 800}, accept_downloads=True)
+    await page.goto(stack.url + "/")
+    await page.click("#login")
+    await page.select_option("#user", label=user)
+    await page.click("#authorize")
+    await expect(page.locator("#who")).to_have_text(user)
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+    return page, problems
+
+
+async def test_chat_streams_a_reply_stops_and_downloads_the_transcript(
+    browser: Browser, stack: Stack
+) -> None:
+    page, problems = await signed_in_page(browser, stack, "alice")
+    await page.click("#new-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("open")
+    await page.fill("#prompt", "hello there")
+    await page.click("#send")
+    reply = page.locator(".message.assistant").last
+    # Streamed: the reply is on the page before it is complete, then grows to the whole text.
+    await expect(reply).to_contain_text("echo:")
+    await expect(reply).to_contain_text("echo: hello there")
+    await expect(page.locator("#stop")).to_be_disabled()
+
+    stack.relay.padding = 400  # a long reply, so Stop lands mid-way
+    await page.fill("#prompt", "tell me a long story")
+    await page.click("#send")
+    long_reply = page.locator(".message.assistant").last
+    await expect(long_reply).to_contain_text("word3")
+    await page.click("#stop")
+    await expect(long_reply).to_contain_text("(stopped)")
+    await expect(page.locator("#stop")).to_be_disabled()
+    assert "word399" not in await long_reply.inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "web-chat.png"), full_page=True)
+
+    await page.click("#end-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("ended")
+    link = page.locator("#transcripts a", has_text="json").first
+    async with page.expect_download() as info:
+        await link.click()
+    download = await info.value
+    path = ARTIFACTS / "web-transcript.json"
+    await download.save_as(str(path))
+    document = json.loads(path.read_text())
+    texts = [turn["text"] for turn in document["turns"]]
+    assert "hello there" in texts and "echo: hello there" in texts
+    assert problems == []
+
+
+async def test_markup_in_prompt_and_reply_is_shown_as_text(browser: Browser, stack: Stack) -> None:
+    page, problems = await signed_in_page(browser, stack, "bob")
+    await page.click("#new-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("open")
+    await page.fill("#prompt", HOSTILE)
+    await page.click("#send")
+    messages = page.locator("#messages")
+    await expect(page.locator(".message.assistant").last).to_contain_text("echo: <script>alert(1)</script>")
+    await expect(page.locator(".message.user").last).to_contain_text("<img src=x onerror=alert(2)>")
+    await expect(messages).to_contain_text("[click me](javascript:alert(3))")
+    await expect(messages.locator("strong")).to_have_count(2)  # Markdown still works, safely
+    assert await messages.locator("script, img, a").count() == 0
+    await expect(page.locator("#stop")).to_be_disabled()
+    await page.reload()
+    await expect(page.locator(".message.assistant").last).to_contain_text("<script>alert(1)</script>")
+    assert await messages.locator("script, img, a").count() == 0
+    assert problems == []
+
+
+async def test_admin_dashboard_shows_hosts_toggles_and_audit(browser: Browser, stack: Stack) -> None:
+    page, problems = await signed_in_page(browser, stack, "admin")
+    await expect(page.locator("#admin-link")).to_be_visible()
+    await page.goto(stack.url + "/admin")
+    await expect(page.locator("#hosts")).to_contain_text("client-bot")
+    await page.locator("#toggles button").first.click()
+    await expect(page.locator("#toggles")).to_contain_text(": on")
+    await page.fill("#f-event", "web_admin")
+    await page.click("#audit-filter button")
+    await expect(page.locator("#audit")).to_contain_text("web_admin")
+    await expect(page.locator("#metrics")).to_have_js_property("complete", True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "web-admin.png"), full_page=True)
+    assert problems == []
+
+
+async def test_a_non_admin_sees_no_dashboard(browser: Browser, stack: Stack) -> None:
+    page, _ = await signed_in_page(browser, stack, "alice")
+    await expect(page.locator("#admin-link")).to_be_hidden()
+    await page.goto(stack.url + "/admin")
+    await expect(page.locator("#status")).to_contain_text("Only AI Admins")
+    await expect(page.locator("#admin")).to_be_hidden()
