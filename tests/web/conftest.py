@@ -88,17 +88,18 @@ async def stack(devcord: Devcord, tmp_path: Path, web_overrides: dict[str, Any])
         chat=ChatSettings(),
         admin_role_id=admin_role.id,
     )
-    settings = WebSettings(
-        enabled=True,
-        port=port,
-        public_url=public_url,
-        session_secret=SECRET,
-        cookie_secure=False,
-        discord_client_id=int(client["client_id"]),
-        discord_client_secret=client["client_secret"],
-        discord_authorize_url=devcord.base_url + "/oauth2/authorize",
-        **web_overrides,
-    )
+    fields: dict[str, Any] = {
+        "enabled": True,
+        "port": port,
+        "public_url": public_url,
+        "session_secret": SECRET,
+        # httpx keeps Secure cookies for https only; the flag itself is tested on its own.
+        "cookie_secure": False,
+        "discord_client_id": int(client["client_id"]),
+        "discord_client_secret": client["client_secret"],
+        "discord_authorize_url": devcord.base_url + "/oauth2/authorize",
+    }
+    settings = WebSettings(**{**fields, **web_overrides})
     web = build_web(
         settings,
         core=core,

@@ -191,3 +191,24 @@ async def test_every_answer_carries_a_strict_csp_and_security_headers(stack: Sta
             assert headers["x-content-type-options"] == "nosniff"
             assert headers["x-frame-options"] == "DENY"
             assert headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("web_overrides", [{"cookie_secure": True}])
+async def test_the_session_cookie_is_secure_httponly_samesite_and_signed(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        start = await http.get("/login")
+    cookie = start.headers["set-cookie"].lower()
+    assert cookie.startswith("meatlizard_session=")
+    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    # Tampering with the signed value makes it worthless.
+    async with httpx.AsyncClient(base_url=stack.url, cookies={"meatlizard_session": "forged.value"}) as http:
+        assert (await http.get("/api/me")).status_code == 401
+
+
+@pytest.mark.parametrize("web_overrides", [{"trusted_proxies": ["10.9.9.9"], "rate_per_ip": "1/minute"}])
+async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(stack: Stack) -> None:
+    # The test client is not the trusted proxy: a spoofed X-Forwarded-For does not buy a fresh quota.
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        first = await http.get("/api/me", headers={"X-Forwarded-For": "1.1.1.1"})
+        second = await http.get("/api/me", headers={"X-Forwarded-For": "2.2.2.2"})
+    assert first.status_code == 401 and second.status_code == 429
