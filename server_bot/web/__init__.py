@@ -5,6 +5,6 @@ and database as Discord), transcripts, and an admin dashboard. Routes are thin: 
 render. `build_web` wires it from the server-bot's objects; `WebServer` owns the uvicorn task.
 """
 
-from server_bot.web.server import WebServer, build_web
+from server_bot.web.server import WebServer, build_web, serving
 
-__all__ = ["WebServer", "build_web"]
+__all__ = ["WebServer", "build_web", "serving"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from server_bot.web.context import WebContext
 from server_bot.web.login import DiscordLogin
 from server_bot.web.security import WebLimits
 from shared.audit import AuditLog
-from shared.config import ConfigError, WebSettings
+from shared.config import ConfigError, DiscordSettings, StorageSettings, WebSettings
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -114,3 +115,43 @@ def build_web(
         await limits.aclose()
 
     return WebServer(create_app(ctx), settings.host, settings.port, on_stop=on_stop)
+
+
+class ServerParts(Protocol):
+    """What the web app takes from the server-bot's shared context (`server_bot.bot.ServerContext`)."""
+
+    @property
+    def core(self) -> Core: ...
+    @property
+    def discord(self) -> DiscordSettings: ...
+    @property
+    def storage(self) -> StorageSettings: ...
+    @property
+    def objects(self) -> ObjectStore: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def hub(self) -> Relay: ...
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: WebSettings, parts: ServerParts) -> AsyncIterator[WebServer | None]:
+    """Run the web app beside the bot while the block runs (nothing when `WEB_ENABLED` is false)."""
+    if not settings.enabled:
+        yield None
+        return
+    web = build_web(
+        settings,
+        core=parts.core,
+        api_base=parts.discord.api_base,
+        guild_id=parts.discord.guild_id,
+        objects=parts.objects,
+        audit=parts.audit,
+        relay=parts.hub,
+        redis_url=parts.storage.redis_url,
+    )
+    await web.start()
+    try:
+        yield web
+    finally:
+        await web.stop()
