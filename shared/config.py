@@ -205,9 +205,9 @@ class WebSettings(_Settings):
 
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(default=8090, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
     # The address people type, as the proxy serves it; the OAuth2 redirect is built from it.
-    public_url: str = "http://127.0.0.1:8090"
+    public_url: str = "http://127.0.0.1:8080"
     # Signs the session cookie; changing it logs everyone out.
     session_secret: SessionSecret | None = None
     session_max_age_s: int = Field(default=7 * 24 * 3600, ge=60)
