@@ -5,62 +5,19 @@ Screenshots are kept in test-artifacts/ for a person to look at."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.web.browser import signed_in_page
 from tests.web.conftest import ARTIFACTS, Stack
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click me](javascript:alert(3)) **bold**"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def signed_in_page(browser: Browser, stack: Stack, user: str) -> tuple[Page, list[str]]:
-    """A page signed in as `user` by clicking through the sign-in link and devcord's consent page.
-    Returns the page and the list its console errors and dialogs are collected into from then on."""
-    page = await browser.new_page(viewport={"width": 1200, "height": 800}, accept_downloads=True)
-    await page.goto(stack.url + "/")
-    await page.click("#login")
-    await page.select_option("#user", label=user)
-    await page.click("#authorize")
-    await expect(page.locator("#who")).to_have_text(user)
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
-    return page, problems
 
 
 async def test_chat_streams_a_reply_stops_and_downloads_the_transcript(
     browser: Browser, stack: Stack
 ) -> None:
-    page, problems = await signed_in_page(browser, stack, "alice")
+    page, problems = await signed_in_page(browser, stack.url, "alice")
     await page.click("#new-chat")
     await expect(page.locator("#chat-title")).to_contain_text("open")
     await page.fill("#prompt", "hello there")
@@ -99,7 +56,7 @@ async def test_chat_streams_a_reply_stops_and_downloads_the_transcript(
 
 
 async def test_markup_in_prompt_and_reply_is_shown_as_text(browser: Browser, stack: Stack) -> None:
-    page, problems = await signed_in_page(browser, stack, "bob")
+    page, problems = await signed_in_page(browser, stack.url, "bob")
     await page.click("#new-chat")
     await expect(page.locator("#chat-title")).to_contain_text("open")
     await page.fill("#prompt", HOSTILE)
@@ -118,7 +75,7 @@ async def test_markup_in_prompt_and_reply_is_shown_as_text(browser: Browser, sta
 
 
 async def test_admin_dashboard_shows_hosts_toggles_and_audit(browser: Browser, stack: Stack) -> None:
-    page, problems = await signed_in_page(browser, stack, "admin")
+    page, problems = await signed_in_page(browser, stack.url, "admin")
     await expect(page.locator("#admin-link")).to_be_visible()
     await page.goto(stack.url + "/admin")
     await expect(page.locator("#hosts")).to_contain_text("client-bot")
@@ -134,7 +91,7 @@ async def test_admin_dashboard_shows_hosts_toggles_and_audit(browser: Browser, s
 
 
 async def test_a_non_admin_sees_no_dashboard(browser: Browser, stack: Stack) -> None:
-    page, _ = await signed_in_page(browser, stack, "alice")
+    page, _ = await signed_in_page(browser, stack.url, "alice")
     await expect(page.locator("#admin-link")).to_be_hidden()
     await page.goto(stack.url + "/admin")
     await expect(page.locator("#status")).to_contain_text("Only AI Admins")
