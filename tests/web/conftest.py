@@ -19,6 +19,7 @@ from playwright.async_api import Browser, async_playwright
 from devcord import Devcord
 from server_bot.core import Core
 from server_bot.db import Repository, StorageSealer, create_engine, create_sessionmaker, upgrade_to_head
+from server_bot.objects import ObjectStore
 from server_bot.objects.local import LocalFolderStore
 from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.web import WebServer, build_web
@@ -65,13 +66,21 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
+def objects(tmp_path: Path) -> ObjectStore:
+    """The object store behind transcripts; the embedded local folder unless a module overrides it."""
+    return LocalFolderStore(tmp_path / "objects")
+
+
+@pytest.fixture
 def web_overrides() -> dict[str, Any]:
     """Override in a module to change WebSettings (e.g. tight rate limits, CORS origins)."""
     return {}
 
 
 @pytest.fixture
-async def stack(devcord: Devcord, tmp_path: Path, web_overrides: dict[str, Any]) -> AsyncIterator[Stack]:
+async def stack(
+    devcord: Devcord, tmp_path: Path, web_overrides: dict[str, Any], objects: ObjectStore
+) -> AsyncIterator[Stack]:
     world = devcord.world
     guild = next(g for g in world.guilds.values() if g.name == "MeatLizard")
     admin_role = next(r for r in guild.roles.values() if r.name == "AI Admin")
@@ -89,7 +98,6 @@ async def stack(devcord: Devcord, tmp_path: Path, web_overrides: dict[str, Any])
     engine = create_engine(url)
     repo = Repository(create_sessionmaker(engine), StorageSealer(os.urandom(32)))
     audit = AuditLog(None, [repo.audit_sink])
-    objects = LocalFolderStore(tmp_path / "objects")
     relay = SlowEchoRelay()
     core = Core(
         repo=repo,
