@@ -3,6 +3,7 @@
 Existing sessions all came from Discord, so they migrate as front_end 'discord' with their channel kept.
 `requests` lets a restarted server-bot find prompts it accepted but never answered; `bot_settings` keeps
 values the bot learnt about its world (the admin role id it created), so nothing is matched by name.
+On SQLite, message ids become AUTOINCREMENT: a reply id (named by a Regenerate button) is never reused.
 
 Revision ID: 0002_sessions_front_end
 Revises: 0001
@@ -30,6 +31,10 @@ def upgrade() -> None:
             sa.Column("front_end", sa.String(length=16), nullable=False, server_default="discord")
         )
         batch.create_check_constraint("front_end", "front_end IN ('discord', 'web', 'mcp')")
+    # Reply ids name replies in Regenerate buttons: SQLite must never reuse the id of a deleted message.
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("messages", recreate="always", table_kwargs={"sqlite_autoincrement": True}):
+            pass
     op.create_table(
         "requests",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -60,6 +65,11 @@ def downgrade() -> None:
     op.drop_table("bot_settings")
     op.drop_index("ix_requests_state", table_name="requests")
     op.drop_table("requests")
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "messages", recreate="always", table_kwargs={"sqlite_autoincrement": False}
+        ):
+            pass
     with op.batch_alter_table("chat_sessions") as batch:
         batch.drop_constraint("front_end", type_="check")
         batch.drop_column("front_end")

@@ -139,6 +139,8 @@ class Message(Base):
     __table_args__ = (
         CheckConstraint("role IN ('user', 'assistant', 'system')", name="role"),
         Index("ix_messages_session_id_id", "session_id", "id"),
+        # A reply id names its reply in a Regenerate button: never reuse a deleted message's id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
