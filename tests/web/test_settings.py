@@ -54,3 +54,16 @@ def test_lists_come_comma_separated_from_the_environment(monkeypatch: pytest.Mon
     assert settings.trusted_proxies == ["10.0.0.2"]
     https = load(WebSettings, **ENABLED, public_url="https://chat.example.com/")
     assert https.redirect_uri == "https://chat.example.com/auth/callback"
+
+
+def test_the_server_bot_refuses_to_start_with_the_web_app_on_and_no_session_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server_bot.main import ServerSettings  # noqa: PLC0415
+
+    monkeypatch.setenv("WEB_ENABLED", "true")
+    monkeypatch.setenv("WEB_DISCORD_CLIENT_SECRET", "client-secret-value")
+    with pytest.raises(ConfigError) as caught:
+        ServerSettings.from_env()
+    assert "WEB_SESSION_SECRET" in str(caught.value)
+    assert "client-secret-value" not in str(caught.value)
