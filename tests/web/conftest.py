@@ -72,6 +72,12 @@ def objects(tmp_path: Path) -> ObjectStore:
 
 
 @pytest.fixture
+def limits_redis_url() -> str | None:
+    """Where the web's rate limits count: in process unless a module overrides it with Redis."""
+    return None
+
+
+@pytest.fixture
 def web_overrides() -> dict[str, Any]:
     """Override in a module to change WebSettings (e.g. tight rate limits, CORS origins)."""
     return {}
@@ -79,7 +85,11 @@ def web_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def stack(
-    devcord: Devcord, tmp_path: Path, web_overrides: dict[str, Any], objects: ObjectStore
+    devcord: Devcord,
+    tmp_path: Path,
+    web_overrides: dict[str, Any],
+    objects: ObjectStore,
+    limits_redis_url: str | None,
 ) -> AsyncIterator[Stack]:
     world = devcord.world
     guild = next(g for g in world.guilds.values() if g.name == "MeatLizard")
@@ -128,7 +138,7 @@ async def stack(
         objects=objects,
         audit=audit,
         relay=relay,
-        redis_url=None,
+        redis_url=limits_redis_url,
     )
     await web.start()
     try:
