@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from server_bot.core import Actor
+from server_bot.core import Actor, Banned
 from server_bot.web.context import WebContext
 from server_bot.web.errors import Forbidden, NotSignedIn
 from server_bot.web.login import Login
@@ -42,6 +42,12 @@ async def get_login(request: Request, ctx: Context) -> Login:
         raise NotSignedIn("Sign in with Discord first.")
     await ctx.limits.check(login.person.user_id, client_ip(request))
     check_csrf(request.method, request.headers.get(CSRF_HEADER), login.csrf_token)
+    try:
+        # A ban (from Discord, /ai-admin or this dashboard) ends web access at once, not at sign-out.
+        await ctx.core.access.check_not_blocked(login.person.user_id)
+    except Banned as exc:
+        ctx.logins.drop_user(login.person.user_id)
+        raise Forbidden(exc.user_message) from None
     return login
 
 

@@ -212,3 +212,26 @@ async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(stack: Stack
         first = await http.get("/api/me", headers={"X-Forwarded-For": "1.1.1.1"})
         second = await http.get("/api/me", headers={"X-Forwarded-For": "2.2.2.2"})
     assert first.status_code == 401 and second.status_code == 429
+
+
+async def test_a_ban_ends_a_signed_in_members_web_access_at_once(stack: Stack) -> None:
+    bob = await sign_in(stack, "bob")
+    sid = (await bob.post("/api/sessions", json={})).json()["id"]
+    await stack.core.access.ban(stack.user_id("bob"))
+    assert (await bob.get(f"/api/sessions/{sid}")).status_code == 403
+    assert (await bob.get("/api/me")).status_code == 401  # signed out everywhere
+    await bob.aclose()
+
+
+@pytest.mark.parametrize("web_overrides", [{"trusted_proxies": ["127.0.0.1"], "rate_per_ip": "1/minute"}])
+async def test_forwarded_headers_from_the_trusted_proxy_are_believed(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        first = await http.get(
+            "/api/me", headers={"X-Forwarded-For": "1.1.1.1", "X-Forwarded-Proto": "https"}
+        )
+        other = await http.get("/api/me", headers={"X-Forwarded-For": "2.2.2.2"})
+        again = await http.get("/api/me", headers={"X-Forwarded-For": "1.1.1.1"})
+    # Each forwarded address has its own quota; HTTPS at the proxy turns on HSTS.
+    assert [first.status_code, other.status_code, again.status_code] == [401, 401, 429]
+    assert "max-age" in first.headers["strict-transport-security"]
+    assert "strict-transport-security" not in other.headers
