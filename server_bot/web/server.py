@@ -15,9 +15,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from server_bot.core import Core
-from server_bot.core.ports import ObjectStore, Relay
+from server_bot.core.ports import ObjectStore
 from server_bot.web.app import create_app
-from server_bot.web.context import WebContext
+from server_bot.web.context import RelayStatus, WebContext
 from server_bot.web.login import DiscordLogin
 from server_bot.web.security import WebLimits
 from shared.audit import AuditLog
@@ -91,7 +91,7 @@ def build_web(
     guild_id: int,
     objects: ObjectStore,
     audit: AuditLog,
-    relay: Relay,
+    relay: RelayStatus,
     redis_url: str | None,
 ) -> WebServer:
     """The web app over the server-bot's own core, object store, audit log and relay."""
@@ -131,7 +131,7 @@ class ServerParts(Protocol):
     @property
     def audit(self) -> AuditLog: ...
     @property
-    def hub(self) -> Relay: ...
+    def hub(self) -> RelayStatus: ...
 
 
 @contextlib.asynccontextmanager

@@ -28,8 +28,18 @@ class SlowPending:
                 return
 
 
+@dataclass
+class HostStatus:
+    model: str = "fake-echo"
+    queue_depth: int = 0
+    tokens_per_s: float = 20.0
+
+
 class SlowEchoRelay:
-    """Satisfies `server_bot.core.ports.Relay`."""
+    """Satisfies `server_bot.core.ports.Relay` (and the dashboard's `RelayStatus`)."""
+
+    client: HostStatus | None = HostStatus()
+    in_flight = 0
 
     def __init__(self, word_delay_s: float = 0.05, words: int = 0) -> None:
         self.word_delay_s = word_delay_s

@@ -78,7 +78,7 @@ async def test_admin_dashboard_shows_hosts_toggles_and_audit(browser: Browser, s
     page, problems = await signed_in_page(browser, stack.url, "admin")
     await expect(page.locator("#admin-link")).to_be_visible()
     await page.goto(stack.url + "/admin")
-    await expect(page.locator("#hosts")).to_contain_text("client-bot")
+    await expect(page.locator("#hosts")).to_contain_text("fake-echo")
     await page.locator("#toggles button").first.click()
     await expect(page.locator("#toggles")).to_contain_text(": on")
     await page.fill("#f-event", "web_admin")

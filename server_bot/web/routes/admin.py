@@ -32,11 +32,19 @@ class ToggleRequest(BaseModel):
 
 @router.get("/overview")
 async def overview(ctx: Context, login: Admin) -> dict[str, Any]:
-    core = ctx.core
+    core, relay = ctx.core, ctx.relay
+    host = relay.client
+    online = relay.client_online()
     return {
-        "hosts": [{"name": "client-bot", "online": ctx.relay.client_online(), "load": "-"}],
-        "open_sessions": [],
-        "bans": [],
+        "hosts": [
+            {
+                "name": host.model if host is not None else "client-bot",
+                "online": online,
+                "load": f"queue {host.queue_depth if host else 0}, {relay.in_flight} in flight",
+                "tokens_per_s": round(host.tokens_per_s, 1) if host is not None and online else None,
+            }
+        ],
+        "open_sessions": await core.repo.count_open_sessions(),
         "toggles": {
             "requests_paused": await core.access.paused(),
             "fallback_enabled": await core.access.fallback_enabled(),

@@ -12,10 +12,7 @@ async function loadOverview() {
   const data = await ML.json("GET", "/api/admin/overview");
   table("hosts", ["host", "online", "load", "tokens/s"],
     data.hosts.map((h) => [h.name, h.online ? "yes" : "no", h.load, h.tokens_per_s ?? "-"]));
-  table("open-sessions", ["session", "owner", "front end", "since"],
-    data.open_sessions.map((s) => [s.id, s.owner_id, s.front_end, s.created_at]));
-  $("bans").replaceChildren(...data.bans.map((id) => ML.el("li", {}, id, " ",
-    ML.el("button", { type: "button", onclick: () => act("DELETE", `/api/admin/bans/${id}`) }, "Unban"))));
+  table("open-sessions", ["open sessions"], [[data.open_sessions]]);
   $("toggles").replaceChildren(...Object.entries(data.toggles).map(([name, on]) => ML.el("li", {},
     `${name}: ${on ? "on" : "off"} `,
     ML.el("button", { type: "button", onclick: () => act("PUT", `/api/admin/toggles/${name}`, { enabled: !on }) },
@@ -56,6 +53,7 @@ async function start() {
     e.preventDefault();
     act("POST", "/api/admin/bans", { user_id: $("ban-user").value });
   });
+  $("unban").addEventListener("click", () => act("DELETE", `/api/admin/bans/${$("ban-user").value}`));
   $("audit-filter").addEventListener("submit", (e) => loadAudit(e).catch((err) => ML.say(err.message, true)));
   await loadOverview();
   await loadAudit();
