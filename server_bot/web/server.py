@@ -23,6 +23,7 @@ from server_bot.web.security import WebLimits
 from shared.audit import AuditLog
 from shared.config import ConfigError, DiscordSettings, StorageSettings, WebSettings
 from shared.log import get_logger
+from shared.tasks import spawn
 
 log = get_logger(__name__)
 
@@ -59,7 +60,7 @@ class WebServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="web-server")
+        self._task = spawn(self._server.serve(), name="web-server")
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises the bind error

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from server_bot.core import FINAL_EVENTS, ReplyEvent, ReplyStream
 from server_bot.web.render import event_json
 from shared.log import get_logger
+from shared.tasks import spawn
 
 log = get_logger(__name__)
 _END = None
@@ -28,7 +29,7 @@ class ReplyPumps:
 
     def follow(self, stream: ReplyStream) -> AsyncIterator[bytes]:
         queue: asyncio.Queue[ReplyEvent | None] = asyncio.Queue()
-        task = asyncio.create_task(self._pump(stream, queue), name=f"web:reply:{stream.session_id}")
+        task = spawn(self._pump(stream, queue), name=f"web:reply:{stream.session_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return _frames(queue)
