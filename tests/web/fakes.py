@@ -47,10 +47,12 @@ class SlowEchoRelay:
         self._ids = itertools.count(1)
         self._pending: dict[str, SlowPending] = {}
         self._texts: dict[str, str] = {}
+        self.submitted = 0  # prompts the AI host was asked to answer
 
     async def submit(
         self, session_id: uuid.UUID, messages: list[protocol.ChatTurn], params: protocol.GenerationParams
     ) -> SlowPending:
+        self.submitted += 1
         pending = SlowPending(f"{next(self._ids):016x}")
         self._pending[pending.request_id] = pending
         reply = f"echo: {messages[-1].content}" + "".join(f" word{i}" for i in range(self.padding))

@@ -4,6 +4,7 @@ Screenshots are kept in test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from playwright.async_api import Browser, expect
@@ -96,3 +97,35 @@ async def test_a_non_admin_sees_no_dashboard(browser: Browser, stack: Stack) -> 
     await page.goto(stack.url + "/admin")
     await expect(page.locator("#status")).to_contain_text("Only AI Admins")
     await expect(page.locator("#admin")).to_be_hidden()
+
+
+async def test_new_chat_with_one_already_open_continues_that_one(browser: Browser, stack: Stack) -> None:
+    page, problems = await signed_in_page(browser, stack.url, "alice")
+    await page.click("#new-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("open")
+    title = await page.locator("#chat-title").inner_text()
+    await page.click("#new-chat")
+    await expect(page.locator("#status")).to_contain_text("already have an open chat")
+    assert await page.locator("#chat-title").inner_text() == title
+    assert await page.locator("#sessions li").count() == 1
+    assert [p for p in problems if "409" not in p] == []
+
+
+async def test_regenerate_replaces_the_reply_on_the_page(browser: Browser, stack: Stack) -> None:
+    page, problems = await signed_in_page(browser, stack.url, "alice")
+    await page.click("#new-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("open")
+    await page.fill("#prompt", "again please")
+    await page.click("#send")
+    await expect(page.locator("#stop")).to_be_disabled()
+    await expect(page.locator(".message.assistant")).to_have_text(["assistantecho: again please"])
+    await page.click("#regenerate")
+    for _ in range(100):  # the prompt really goes to the AI host a second time
+        if stack.relay.submitted == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert stack.relay.submitted == 2
+    await expect(page.locator("#stop")).to_be_disabled()
+    await expect(page.locator(".message")).to_have_count(2)
+    await expect(page.locator(".message.assistant")).to_have_text(["assistantecho: again please"])
+    assert problems == []

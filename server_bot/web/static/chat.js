@@ -92,7 +92,14 @@ async function send(event) {
 }
 
 async function newChat() {
-  const data = await ML.json("POST", "/api/sessions", {});
+  const response = await ML.api("POST", "/api/sessions", {});
+  const data = await response.json().catch(() => ({}));
+  if (response.status === 409 && data.session_id) {
+    // One open chat per person, wherever it was started: continue that one.
+    await openSession(data.session_id);
+    return ML.say("You already have an open chat; here it is.", false);
+  }
+  if (!response.ok) throw new Error(data.error || `${response.status}`);
   await openSession(data.id);
 }
 
@@ -116,7 +123,11 @@ async function start() {
   wire("regenerate", async () => {
     const last = [...$("messages").querySelectorAll(".message.assistant")].pop();
     if (last) last.remove();
-    await stream(`/api/sessions/${chat.session}/regenerate`, {});
+    try {
+      await stream(`/api/sessions/${chat.session}/regenerate`, {});
+    } finally {
+      await openSession(chat.session); // show what is stored, whether it worked or not
+    }
   });
   wire("end-chat", async () => {
     await ML.json("POST", `/api/sessions/${chat.session}/end`, {});
