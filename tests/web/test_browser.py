@@ -129,3 +129,23 @@ async def test_regenerate_replaces_the_reply_on_the_page(browser: Browser, stack
     await expect(page.locator(".message")).to_have_count(2)
     await expect(page.locator(".message.assistant")).to_have_text(["assistantecho: again please"])
     assert problems == []
+
+
+async def test_settings_and_system_prompt_are_saved_and_refused_clearly(
+    browser: Browser, stack: Stack
+) -> None:
+    page, _ = await signed_in_page(browser, stack.url, "alice")
+    await page.click("#new-chat")
+    await expect(page.locator("#chat-title")).to_contain_text("open")
+    await page.click("#settings summary")
+    await page.fill("#temperature", "0.3")
+    await page.fill("#system-prompt", "Answer like a <b>lizard</b>.")
+    await page.click("#save-settings")
+    await expect(page.locator("#status")).to_have_text("Settings saved.")
+    await page.reload()
+    await page.click("#settings summary")
+    await expect(page.locator("#system-prompt")).to_have_value("Answer like a <b>lizard</b>.")
+    await expect(page.locator("#temperature")).to_have_value("0.3")
+    await page.fill("#temperature", "9")
+    await page.click("#save-settings")
+    await expect(page.locator("#status")).to_contain_text("emperature")
