@@ -31,6 +31,7 @@ from shared.config import (
     WebSettings,
     load_all,
 )
+from shared.discord_internals import UnsupportedDiscordVersion
 from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
@@ -192,7 +193,7 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         code = asyncio.run(run(settings))
-    except ConfigError as exc:  # a bad moderation rules file is found while starting
+    except (ConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code)
