@@ -129,12 +129,11 @@ async def test_a_prompt_with_a_lone_surrogate_is_answered(stack: Stack, driver: 
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        pytest.param({"temperature": -1}, "from 0 to at most 1.5", id="negative-temperature"),
-        pytest.param({"max_tokens": 0}, "from 1 to at most 1024", id="zero-max-tokens"),
-        pytest.param({"max_tokens": -3}, "from 1 to at most 1024", id="negative-max-tokens"),
+        pytest.param({"temperature": 1.8}, "from 0 to at most 1.5", id="temperature-over-server-bound"),
+        pytest.param({"max_tokens": 5000}, "from 1 to at most 1024", id="max-tokens-over-server-bound"),
     ],
 )
-async def test_bad_settings_are_refused_and_prompts_still_work(
+async def test_settings_within_discords_limits_but_over_the_servers_are_refused_by_the_core(
     stack: Stack, driver: Driver, options: dict[str, float], expected: str
 ) -> None:
     channel = await start_chat(driver, "alice")
@@ -143,10 +142,24 @@ async def test_bad_settings_are_refused_and_prompts_still_work(
     assert (await bot_reply(driver, channel, after=int(posted["id"])))["content"] == "You said: still fine?"
 
 
-async def test_a_huge_system_prompt_is_refused(stack: Stack, driver: Driver) -> None:
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        pytest.param("chat settings", {"temperature": -1}, id="negative-temperature"),
+        pytest.param("chat settings", {"max_tokens": 0}, id="zero-max-tokens"),
+        pytest.param("chat settings", {"max_tokens": -3}, id="negative-max-tokens"),
+        pytest.param("chat system", {"prompt": "x" * 10_000}, id="huge-system-prompt"),
+    ],
+)
+async def test_values_outside_the_declared_option_limits_are_refused_before_the_bot(
+    stack: Stack, driver: Driver, command: str, options: dict[str, object]
+) -> None:
+    # Discord (and devcord) refuse these from the registered option limits; the core's own checks for
+    # the same values are proven in tests/server_bot/core without Discord in front.
     channel = await start_chat(driver, "alice")
-    text = await command_reply(driver, "alice", channel, "chat system", prompt="x" * 10_000)
-    assert "at most 1500 characters" in text
+    with pytest.raises(DriverError) as refused:
+        await command_reply(driver, "alice", channel, command, **options)
+    assert refused.value.status == 400
     posted = await driver.post(channel, "alice", "hello")
     assert (await bot_reply(driver, channel, after=int(posted["id"])))["content"] == "You said: hello"
 
