@@ -8,18 +8,16 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from server_bot.channels import ensure_relay_channel
 from server_bot.db.repository import Repository
 from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
 from server_bot.objects import ObjectStore
 from server_bot.ratelimit import RateLimiter
 from server_bot.relay import RelayHub
-from shared import envelope
+from server_bot.relay.wiring import attach_relay
 from shared.audit import AuditLog
 from shared.config import ChatSettings, DiscordSettings, RelaySettings, ServerBotSettings, StorageSettings
 from shared.log import get_logger
-from shared.relay_link import RelayLink
 
 log = get_logger(__name__)
 
@@ -87,26 +85,7 @@ class ServerBot(commands.Bot):
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
-        channel = await ensure_relay_channel(
-            guild, self.ctx.discord.relay_channel, self.ctx.discord.client_bot_user_id
-        )
-        keyring = envelope.KeyRing.from_hex(
-            self.ctx.relay.payload_encryption_key.get_secret_value(), self.ctx.relay.previous_keys()
-        )
-        envelopes = envelope.EnvelopeChannel(
-            keyring,
-            local_direction=envelope.Direction.SERVER_TO_CLIENT,
-            freshness_window_s=self.ctx.relay.relay_freshness_window_s,
-            max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
-        )
-        self.ctx.hub.attach(
-            RelayLink(
-                channel,
-                envelopes,
-                peer_id=self.ctx.discord.client_bot_user_id,
-                max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
-            )
-        )
+        await attach_relay(self.ctx.hub, guild, self.ctx.discord, self.ctx.relay)
 
     async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
         """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""

@@ -1,17 +1,19 @@
 """One bot's end of the relay channel: payloads in, sealed Discord messages out, and back again.
 
-Both bots post into one channel that only the two of them can view. Each side trusts exactly one author,
-its paired peer; everything else in the channel is dropped and reported (without its content). Size
-limits are checked from Discord's metadata before anything is downloaded or decrypted.
+The bots post into one channel that only they can view. A link trusts exactly one author, its peer
+(the server-bot for a client-bot; one host for each of the server-bot's links); everything else in the
+channel is dropped and reported (without its content). Size limits are checked from Discord's metadata
+before anything is downloaded or decrypted.
+
+Outgoing messages go through an `Outbox`: one post carries every message pending for this link
+(`shared/relay_outbox.py`), sealed at posting time on the control stream, so seqs stay in order.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import secrets
 import uuid
-import weakref
 from dataclasses import dataclass
 
 import discord
@@ -20,6 +22,7 @@ from discord.http import Route
 from shared import envelope, protocol
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
+from shared.relay_outbox import Outbox
 
 log = get_logger(__name__)
 
@@ -53,24 +56,33 @@ class RelayLink:
         self.peer_id = peer_id
         self._envelopes = envelopes
         self._max_bytes = max_envelope_bytes
-        # Weak: a stream's lock lives only while someone holds or waits for it.
-        self._stream_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
+        self._batch_kind = (
+            protocol.Kind.SERVER_BATCH
+            if envelopes.outgoing is envelope.Direction.SERVER_TO_CLIENT
+            else protocol.Kind.CLIENT_BATCH
         )
         self._post_route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+        self.outbox = Outbox(
+            self._post_batch,
+            self.budget,
+            name=f"{channel.id}:{peer_id}",
+            max_batch_bytes=min(256 * 1024, max_envelope_bytes // 2),
+        )
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
-        kind, data = protocol.encode(payload)
-        # Sequence numbers are taken at sealing; the receiver rejects one that arrives after a higher one,
-        # so a stream's envelopes are sealed and posted one at a time, in order.
-        async with self._stream_lock(session_id):
-            await self._post(envelope.to_discord(self._envelopes.seal(session_id, kind, data)))
+        """Queue `payload` for the next post (it leaves as soon as the rate limit allows)."""
+        self.outbox.put(session_id, payload)
 
-    def _stream_lock(self, session_id: uuid.UUID) -> asyncio.Lock:
-        lock = self._stream_locks.get(session_id)
-        if lock is None:
-            lock = self._stream_locks[session_id] = asyncio.Lock()
-        return lock
+    async def close(self, *, flush_within_s: float = 2.0) -> None:
+        """Post what is pending (for up to `flush_within_s`), then stop the sender task."""
+        await self.outbox.aclose(flush_within_s=flush_within_s)
+
+    async def _post_batch(self, items: list[protocol.BatchItem]) -> None:
+        # Sealed here, at posting time: the receiver refuses a seq older than one it already accepted.
+        data = protocol.encode_batch(items)
+        await self._post(
+            envelope.to_discord(self._envelopes.seal(protocol.CONTROL_SESSION, self._batch_kind, data))
+        )
 
     async def _post(self, form: envelope.DiscordForm) -> None:
         # A fixed nonce per post makes discord.py's own retries idempotent (`enforce_nonce`).
@@ -88,8 +100,8 @@ class RelayLink:
         """What is left of the relay channel's message bucket, as Discord last reported it."""
         return route_budget(self.channel._state.http, self._post_route)
 
-    async def accept(self, message: discord.Message) -> Received | None:
-        """Open a relay message, or log why it was refused (never its content) and return None.
+    async def accept(self, message: discord.Message) -> list[Received]:
+        """Open a relay message, or log why it was refused (never its content) and return nothing.
 
         Both bots treat every refusal the same way: a message from an unpaired author, an envelope that
         fails authentication, replay or size checks, or a payload that does not match its kind is dropped.
@@ -98,17 +110,25 @@ class RelayLink:
             return await self.receive(message)
         except ForeignMessage as exc:
             log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
+        except envelope.UnknownKey:
+            # In a channel shared by several hosts, envelopes sealed for another host look like this.
+            log.debug("ignored a relay envelope under a key this link does not hold")
         except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
             log.warning("rejected a relay envelope: %s", type(exc).__name__)
-        return None
+        return []
 
-    async def receive(self, message: discord.Message) -> Received:
+    async def receive(self, message: discord.Message) -> list[Received]:
         """Open a relay message. Raises `ForeignMessage`, `envelope.EnvelopeError` or `ProtocolError`."""
         if message.author.id != self.peer_id:
             raise ForeignMessage(message.author.id)
         blob = await self._blob_of(message)
         opened = self._envelopes.open(blob)
-        return Received(opened.session_id, protocol.decode(opened.kind, opened.payload))
+        if protocol.is_batch(opened.kind):
+            return [
+                Received(session, payload)
+                for session, payload in protocol.decode_batch(opened.kind, opened.payload)
+            ]
+        return [Received(opened.session_id, protocol.decode(opened.kind, opened.payload))]
 
     async def _blob_of(self, message: discord.Message) -> bytes:
         if not message.attachments:

@@ -1,0 +1,16 @@
+"""The server-bot's relay: the hub (routing, failover, timeouts) over a pool of client-bot hosts."""
+
+from server_bot.relay.events import Expired, Offline, Queued, ReplyEvent
+from server_bot.relay.hosts import ClientStatus, HostInfo
+from server_bot.relay.hub import PendingReply, RelayHub
+
+__all__ = [
+    "ClientStatus",
+    "Expired",
+    "HostInfo",
+    "Offline",
+    "PendingReply",
+    "Queued",
+    "RelayHub",
+    "ReplyEvent",
+]
