@@ -20,7 +20,7 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import discord
@@ -35,6 +35,7 @@ from shared.relay_link import ForeignMessage, RelayLink
 log = get_logger(__name__)
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -71,12 +72,14 @@ class RelayHub:
         prompt_keep_s: float,
         heartbeat_interval_s: float,
         clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
         audit: AuditLog | None = None,
     ) -> None:
         self._reply_timeout_s = reply_timeout_s
         self._prompt_keep_s = prompt_keep_s
         self._heartbeat_interval_s = heartbeat_interval_s
         self._clock = clock
+        self._sleep = sleep
         self.audit = audit
         self._hosts: dict[int, Host] = {}
         self._pending: dict[str, PendingReply] = {}
@@ -357,7 +360,7 @@ class RelayHub:
                 await self.tick()
             except Exception:
                 log.exception("relay hub tick failed")
-            await asyncio.sleep(interval)
+            await self._sleep(interval)
 
     async def tick(self) -> None:
         """One pass of every timer: hosts going out, failover, re-sends, offline notices, expiry."""
