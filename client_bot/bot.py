@@ -80,6 +80,8 @@ class ClientBot(discord.Client):
             return
         if self.user is not None and message.author.id == self.user.id:
             return
+        if message.author.bot and message.author.id != self._discord.server_bot_user_id:
+            return  # another GPU host's post in the shared relay channel; the server-bot audits strangers
         await self.relay.handle(message)
 
     async def close(self) -> None:

@@ -119,6 +119,11 @@ class RelayHub:
         host = next(iter(self._hosts.values()), None)
         return None if host is None else host.status
 
+    @property
+    def posts(self) -> int:
+        """Relay posts this server-bot has made (all hosts)."""
+        return sum(host.link.outbox.posts for host in self._hosts.values())
+
     def channel_ids(self) -> frozenset[int]:
         return frozenset(host.link.channel.id for host in self._hosts.values())
 
