@@ -65,7 +65,8 @@ class ClientBot(discord.Client):
             self._attach(channel)
 
     def _attach(self, channel: discord.TextChannel) -> None:
-        link = client_link(channel, self._relay_settings, self._discord.server_bot_user_id)
+        own_id = self.user.id if self.user is not None else self._discord.client_bot_user_id
+        link = client_link(channel, self._relay_settings, self._discord.server_bot_user_id, own_id)
         self.relay = ClientRelay(
             link,
             self.engine,

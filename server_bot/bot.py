@@ -85,7 +85,7 @@ class ServerBot(commands.Bot):
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
-        await attach_relay(self.ctx.hub, guild, self.ctx.discord, self.ctx.relay)
+        await attach_relay(self.ctx.hub, guild, self.ctx.discord, self.ctx.relay, audit=self.ctx.audit)
 
     async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
         """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""

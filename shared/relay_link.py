@@ -27,6 +27,11 @@ from shared.relay_outbox import Outbox
 log = get_logger(__name__)
 
 
+def host_stream(host_id: int) -> uuid.UUID:
+    """The stream id of one GPU host's batches: its Discord user id as a UUID (in the envelope header)."""
+    return uuid.UUID(int=host_id)
+
+
 class ForeignMessage(Exception):
     """A message in the relay channel that did not come from the paired bot."""
 
@@ -51,9 +56,14 @@ class RelayLink:
         *,
         peer_id: int,
         max_envelope_bytes: int,
+        host_id: int | None = None,
     ) -> None:
         self.channel = channel
         self.peer_id = peer_id
+        # Batches travel on the host's own stream: the header's authenticated stream id names the GPU
+        # host (the sender of replies, the recipient of prompts). None: the client-bot's peer id is used.
+        self.host_id = peer_id if host_id is None else host_id
+        self.stream_id = host_stream(self.host_id)
         self._envelopes = envelopes
         self._max_bytes = max_envelope_bytes
         self._batch_kind = (
@@ -80,9 +90,7 @@ class RelayLink:
     async def _post_batch(self, items: list[protocol.BatchItem]) -> None:
         # Sealed here, at posting time: the receiver refuses a seq older than one it already accepted.
         data = protocol.encode_batch(items)
-        await self._post(
-            envelope.to_discord(self._envelopes.seal(protocol.CONTROL_SESSION, self._batch_kind, data))
-        )
+        await self._post(envelope.to_discord(self._envelopes.seal(self.stream_id, self._batch_kind, data)))
 
     async def _post(self, form: envelope.DiscordForm) -> None:
         # A fixed nonce per post makes discord.py's own retries idempotent (`enforce_nonce`).
@@ -124,6 +132,8 @@ class RelayLink:
         blob = await self._blob_of(message)
         opened = self._envelopes.open(blob)
         if protocol.is_batch(opened.kind):
+            if opened.session_id != self.stream_id:
+                raise protocol.ProtocolError("a batch on another host's stream")
             return [
                 Received(session, payload)
                 for session, payload in protocol.decode_batch(opened.kind, opened.payload)

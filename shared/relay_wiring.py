@@ -46,7 +46,9 @@ def _link(
     relay: RelaySettings,
     keyring: envelope.KeyRing,
     direction: envelope.Direction,
+    *,
     peer_id: int,
+    host_id: int,
 ) -> RelayLink:
     return RelayLink(
         channel,
@@ -58,6 +60,7 @@ def _link(
         ),
         peer_id=peer_id,
         max_envelope_bytes=relay.relay_max_envelope_bytes,
+        host_id=host_id,
     )
 
 
@@ -70,18 +73,23 @@ def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: l
             relay,
             host_keyring(relay, host_id, derive=derive),
             envelope.Direction.SERVER_TO_CLIENT,
-            host_id,
+            peer_id=host_id,
+            host_id=host_id,
         )
         for host_id in host_ids
     ]
 
 
-def client_link(channel: discord.TextChannel, relay: RelaySettings, server_bot_id: int) -> RelayLink:
+def client_link(
+    channel: discord.TextChannel, relay: RelaySettings, server_bot_id: int, own_id: int
+) -> RelayLink:
     """The client-bot's link: its configured key (the master key, or its own derived host key)."""
     keyring = envelope.KeyRing.from_hex(
         relay.payload_encryption_key.get_secret_value(), relay.previous_keys()
     )
-    return _link(channel, relay, keyring, envelope.Direction.CLIENT_TO_SERVER, server_bot_id)
+    return _link(
+        channel, relay, keyring, envelope.Direction.CLIENT_TO_SERVER, peer_id=server_bot_id, host_id=own_id
+    )
 
 
 _BOT_PERMISSIONS = discord.PermissionOverwrite(
