@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from server_bot.ratelimit import RateRules
 
 WORDS = 20
 REPLY = " ".join(f"w{index}" for index in range(WORDS))
-PROMPT_LIMIT_S = 120.0
+PROMPT_LIMIT_S = float(os.environ.get("SCALE_PROMPT_LIMIT_S", "120"))
 START_CONCURRENCY = 10
 
 
@@ -45,6 +46,7 @@ class Result:
     relay_posts: int = 0
     prompts: int = 0
     moves: int = 0
+    lost_at: list[int] = field(default_factory=list)
 
     @property
     def tokens_per_s(self) -> float:
@@ -90,6 +92,10 @@ async def _user(stack: Stack, name: str, channel: int, prompts: int, result: Res
                             result.wrong += content != REPLY
         except TimeoutError:
             result.lost += 1
+            result.lost_at.append(index)
+            if os.environ.get("SCALE_DEBUG"):
+                tail = (await driver.messages(channel))[-4:]
+                print("LOST", name, index, [(m["author"].get("username"), m["content"][:60]) for m in tail])
             continue
         result.first_s.append(first if first is not None else time.perf_counter() - started)
         result.tokens += WORDS
@@ -111,7 +117,13 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
         Path(tempfile.mkdtemp(prefix="scale-bench-")),
         heartbeat_interval_s=heartbeat_s,
         reply_timeout_s=30.0,
-        rate_rules=RateRules(prompt_per_user="1000/minute", command_per_user="1000/minute"),
+        # The product's per-user and global prompt limits would throttle the load generator itself.
+        rate_rules=RateRules(
+            prompt_per_user="1000/minute",
+            prompt_global="100000/minute",
+            command_per_user="1000/minute",
+            command_global="100000/minute",
+        ),
         extra_host_engines=[_engine(tps) for _ in range(hosts - 1)],
     )
     scenario = multi_host_scenario(hosts, users)
@@ -159,7 +171,8 @@ def _print(result: Result, one_host: Result | None) -> float:
         f"first_ms p50={result.p(0.5):.0f} p95={result.p(0.95):.0f} discord_429={result.discord_429} "
         f"relay_posts_per_request={result.relay_posts / max(1, result.prompts):.2f} "
         f"lost={result.lost} duplicated={result.duplicated} wrong={result.wrong} "
-        f"elapsed_s={result.elapsed_s:.1f}",
+        f"elapsed_s={result.elapsed_s:.1f}"
+        + (f" lost_prompt_numbers={sorted(result.lost_at)}" if result.lost else ""),
         flush=True,
     )
     return efficiency

@@ -59,7 +59,7 @@ def session_overwrites(
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
         guild.me: _bot_overwrite(),
-        discord.Object(id=client_bot_id, type=discord.Member): _bot_overwrite(),
+        discord.Object(id=client_bot_id, type=discord.Member): _HIDDEN,  # least privilege: relay only
         discord.Object(id=owner.id, type=discord.Member): _PARTICIPANT,
     }
     if admin_role is not None:

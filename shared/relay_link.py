@@ -22,7 +22,7 @@ from discord.http import Route
 from shared import envelope, protocol
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
-from shared.relay_outbox import Outbox
+from shared.relay_outbox import Outbox, SendWindow
 
 log = get_logger(__name__)
 
@@ -57,6 +57,7 @@ class RelayLink:
         peer_id: int,
         max_envelope_bytes: int,
         host_id: int | None = None,
+        window: SendWindow | None = None,
     ) -> None:
         self.channel = channel
         self.peer_id = peer_id
@@ -77,6 +78,7 @@ class RelayLink:
             self.budget,
             name=f"{channel.id}:{peer_id}",
             max_batch_bytes=min(256 * 1024, max_envelope_bytes // 2),
+            window=window,
         )
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:

@@ -135,6 +135,19 @@ def _merge(older: protocol.Delta, newer: protocol.Delta) -> protocol.Delta:
     )
 
 
+class SendWindow:
+    """The posting rhythm of one bot in one channel, shared by all its outboxes there.
+
+    The server-bot has one outbox per host but one rate-limit bucket per channel: without a shared
+    rhythm, three outboxes would each spend the bucket as if alone and then all wait for its reset.
+    The lock also makes the outboxes take turns, so every host's prompts leave at the same pace.
+    """
+
+    def __init__(self) -> None:
+        self.last_post: float | None = None
+        self.turn = asyncio.Lock()
+
+
 Post = Callable[[list[protocol.BatchItem]], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -155,8 +168,10 @@ class Outbox:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        window: SendWindow | None = None,
     ) -> None:
         self.queue = OutboxQueue()
+        self._window = window or SendWindow()
         self._post = post
         self._budget = budget
         self._name = name
@@ -167,7 +182,6 @@ class Outbox:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._last_post: float | None = None
         self.posts = 0
         self.failures = 0
 
@@ -200,18 +214,19 @@ class Outbox:
             await self._wakeup.wait()
             self._wakeup.clear()
             while len(self.queue):
-                delay = spacing_delay(self._budget(), self._last_post, self._clock())
-                if delay > 0:
-                    await self._sleep(delay)  # messages keep accumulating meanwhile
-                    continue
-                await self._send_one()
+                async with self._window.turn:
+                    delay = spacing_delay(self._budget(), self._window.last_post, self._clock())
+                    if delay <= 0:
+                        await self._send_one()
+                        continue
+                await self._sleep(delay)  # messages keep accumulating meanwhile
             self._idle.set()
 
     async def _send_one(self) -> None:
         items = self.queue.take(self._max_batch_bytes)
         if not items:
             return
-        self._last_post = self._clock()
+        self._window.last_post = self._clock()
         try:
             await self._post(items)
             self.posts += 1

@@ -15,6 +15,7 @@ import discord
 from shared import envelope
 from shared.config import RelaySettings
 from shared.relay_link import RelayLink
+from shared.relay_outbox import SendWindow
 
 
 class HubLike(Protocol):
@@ -49,6 +50,7 @@ def _link(
     *,
     peer_id: int,
     host_id: int,
+    window: SendWindow | None = None,
 ) -> RelayLink:
     return RelayLink(
         channel,
@@ -61,12 +63,14 @@ def _link(
         peer_id=peer_id,
         max_envelope_bytes=relay.relay_max_envelope_bytes,
         host_id=host_id,
+        window=window,
     )
 
 
 def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]) -> list[RelayLink]:
     """One link per host for the server-bot, in `host_ids` order."""
     derive = per_host_keys(relay, host_ids)
+    window = SendWindow()  # one bucket for all of this bot's posts in the channel
     return [
         _link(
             channel,
@@ -75,6 +79,7 @@ def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: l
             envelope.Direction.SERVER_TO_CLIENT,
             peer_id=host_id,
             host_id=host_id,
+            window=window,
         )
         for host_id in host_ids
     ]

@@ -28,7 +28,7 @@ import discord
 from server_bot.relay.events import FINAL_EVENTS, Expired, Offline, Queued, ReplyEvent
 from server_bot.relay.hosts import ClientStatus, Host, HostInfo, pick_host
 from shared import envelope, protocol
-from shared.audit import AuditLog
+from shared.audit import AuditLog, exception_code
 from shared.log import get_logger
 from shared.relay_link import ForeignMessage, RelayLink
 
@@ -97,6 +97,17 @@ class RelayHub:
         self._hosts[link.peer_id] = Host(link, ClientStatus(user_id=link.peer_id))
         self._hosts[link.peer_id].idle.set()
         self._ready.set()
+
+    async def remove_host(self, host_id: int) -> None:
+        """Forget a host (its key was revoked): its posts are refused from now on, its requests move."""
+        host = self._hosts.pop(host_id)
+        now = self._clock()
+        for request_id in list(host.owned):
+            pending = self._pending.get(request_id)
+            target = None if pending is None else self._route(pending, now)
+            if pending is not None and target is not None:
+                await self._assign(pending, target, now)
+        await host.link.close(flush_within_s=0)
 
     def start(self) -> None:
         """Start the ticker (timeouts, failover). Called by `submit`; idempotent."""
@@ -207,9 +218,10 @@ class RelayHub:
     async def cancel(self, request_id: str) -> bool:
         """Ask the owning host to stop a request. False if it is not in flight."""
         pending = self._pending.get(request_id)
-        if pending is None or pending.owner is None:
+        host = None if pending is None or pending.owner is None else self._hosts.get(pending.owner)
+        if pending is None or host is None:
             return False
-        await self._host(pending.owner).link.send(pending.session_id, protocol.Cancel(request_id=request_id))
+        await host.link.send(pending.session_id, protocol.Cancel(request_id=request_id))
         return True
 
     def _route(self, pending: PendingReply, now: float, *, avoid: int | None = None) -> Host | None:
@@ -222,7 +234,7 @@ class RelayHub:
 
     async def _assign(self, pending: PendingReply, host: Host, now: float) -> None:
         if pending.owner is not None and pending.owner != host.user_id:
-            self._disown(pending)
+            self._disown(pending, self._hosts.get(pending.owner))
             pending.moved = pending.moved or pending.shown > 0
             pending.text = ""
             pending.queue_position = None
@@ -238,10 +250,7 @@ class RelayHub:
         except discord.HTTPException:
             log.warning("could not queue prompt %s; it is kept for a re-send", pending.request_id)
 
-    def _disown(self, pending: PendingReply) -> None:
-        if pending.owner is None:
-            return
-        host = self._hosts.get(pending.owner)
+    def _disown(self, pending: PendingReply, host: Host | None) -> None:
         if host is not None:
             host.owned.discard(pending.request_id)
             if not host.owned:
@@ -262,7 +271,7 @@ class RelayHub:
             return
         except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
             log.warning("rejected a relay envelope from host %s: %s", host.user_id, type(exc).__name__)
-            await self._audit_refusal(message, type(exc).__name__)
+            await self._audit_refusal(message, exception_code(exc))
             return
         now = self._clock()
         came_back = not host.was_online
@@ -336,7 +345,8 @@ class RelayHub:
     def _finish(self, pending: PendingReply, event: protocol.Done | protocol.Failed | Expired) -> None:
         if self._pending.pop(pending.request_id, None) is None:
             return  # already ended: never a second final event
-        self._disown(pending)
+        if pending.owner is not None:
+            self._disown(pending, self._hosts.get(pending.owner))
         pending.events.put_nowait(event)
         if not self._pending:
             self._idle.set()

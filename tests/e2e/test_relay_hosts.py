@@ -84,7 +84,8 @@ async def test_a_host_killed_mid_reply_loses_its_request_to_another_that_answers
         hub = stack.server.ctx.hub
         (owner,) = [host.user_id for host in hub.hosts() if host.in_flight]
         killed = time.monotonic()
-        if owner == stack.settings.discord.client_bot_user_id:
+        first_host = owner == stack.settings.discord.client_bot_user_id
+        if first_host:
             await stack.stop_client()
         else:
             await stack.stop_host(2)
@@ -100,7 +101,8 @@ async def test_a_host_killed_mid_reply_loses_its_request_to_another_that_answers
     assert moved_after_s < 10
     assert reply["content"] == REPLY
     assert len(replies) == 1
-    assert sum(served(engines)) == 1  # the dead host never finished; the other answered once
+    survivor = engines[1] if first_host else engines[0]
+    assert served([survivor]) == [1]  # the surviving host answered it once
 
 
 async def _moved(stack: Stack) -> bool:
@@ -115,7 +117,7 @@ async def test_a_host_with_a_wrong_key_is_refused_and_audited(
     ) as stack:
         # The master key itself is the wrong key for a host once every host has its own.
         host_id = await restart_with_key(stack, stack.settings.relay.payload_encryption_key)
-        await eventually(lambda: _refused(stack, "UnknownKey"), timeout=10)
+        await eventually(lambda: _refused(stack, "exc:unknown_key"), timeout=10)
         await asyncio.sleep(2.0)  # three heartbeats: the refused host is out
         (row,) = [h for h in stack.server.ctx.hub.hosts() if h.user_id == host_id]
         assert not row.online
@@ -138,15 +140,24 @@ async def test_a_host_cannot_post_as_another(devcord: Devcord, driver: Driver, t
         )
         await stack.start_host(2)
         # Host 2 seals under host 1's key, but its posts are opened with host 2's key (by author): refused.
-        await eventually(lambda: _refused(stack, "UnknownKey"), timeout=10)
+        await eventually(lambda: _refused(stack, "exc:unknown_key"), timeout=10)
 
 
-async def test_a_message_from_an_unknown_bot_in_the_relay_channel_is_refused_and_audited(
+async def test_a_removed_host_is_refused_and_audited_and_its_work_goes_elsewhere(
     devcord: Devcord, driver: Driver, tmp_path: Path
 ) -> None:
-    async with stack_on(devcord, engine(), tmp_path) as stack:
-        await driver.post(stack.relay_channel_id, "rogue-bot", "ML1.AAAA")
+    async with stack_on(
+        devcord, engine(), tmp_path, heartbeat_interval_s=0.5, extra_host_engines=[engine()]
+    ) as stack:
+        await eventually(lambda: _all_online(stack), timeout=10)
+        removed = stack.host_settings[2][0].client_bot_user_id
+        await stack.server.ctx.hub.remove_host(removed)
         await eventually(lambda: _refused(stack, "unknown_host"), timeout=10)
+        channel = await start_chat(driver, "alice")
+        prompt = await driver.post(channel, "alice", "still there?")
+        reply = await bot_reply(driver, channel, after=int(prompt["id"]), timeout_s=20)
+    assert reply["content"] == REPLY
+    assert removed not in [host.user_id for host in stack.server.ctx.hub.hosts()]
 
 
 async def restart_with_key(stack: Stack, key: SecretStr) -> int:
