@@ -311,3 +311,22 @@ async def test_ready_waits_for_the_first_host_and_close_stops_the_links(clock: F
     hub.start()
     await hub.close()
     assert link.closed
+
+
+async def test_a_removed_host_is_refused_and_its_requests_move(clock: FakeClock) -> None:
+    hub, links = make_hub(clock, 1, 2)
+    await hub.handle(message(1, beat()))
+    await hub.handle(message(2, beat()))
+    pending = await submit(hub)
+    owner = pending.owner
+    assert owner is not None
+    other = 2 if owner == 1 else 1
+    await hub.remove_host(owner)
+    assert pending.owner == other
+    assert links[other].prompts() == [pending.request_id]
+    assert links[owner].closed
+    await hub.handle(
+        message(owner, protocol.Done(request_id=pending.request_id, text="x", finish_reason="stop"))
+    )
+    assert drain_events(pending) == []
+    await hub.close()

@@ -7,7 +7,7 @@ import uuid
 
 from shared import protocol
 from shared.pacing import Budget, spacing_delay
-from shared.relay_outbox import Outbox, OutboxQueue
+from shared.relay_outbox import Outbox, OutboxQueue, SendWindow
 
 S1, S2 = uuid.uuid4(), uuid.uuid4()
 
@@ -159,3 +159,27 @@ async def test_a_failed_post_is_retried_with_nothing_lost() -> None:
     assert posted == [[delta("a", 0, "abcd")]]
     assert outbox.failures == 1
     await outbox.aclose()
+
+
+async def test_outboxes_sharing_a_send_window_take_turns_within_one_bucket() -> None:
+    order: list[str] = []
+    time = FakeTime()
+    window = SendWindow()
+    budget = Budget(remaining=4, reset_in_s=4.0)  # one post per second for the whole bot
+
+    def outbox(name: str) -> Outbox:
+        async def post(items: list[protocol.BatchItem]) -> None:
+            order.append(name)
+
+        return Outbox(post, lambda: budget, name=name, clock=time, sleep=time.sleep, window=window)
+
+    first, second = outbox("a"), outbox("b")
+    for index in range(3):
+        first.put(S1, protocol.Cancel(request_id=f"a{index}"))
+        second.put(S2, protocol.Cancel(request_id=f"b{index}"))
+    await asyncio.wait_for(asyncio.gather(first.drained(), second.drained()), 1)
+    assert sorted(order) == ["a", "b"]  # each outbox's messages leave together
+    # The second post waited for the shared rhythm instead of spending the bucket at once.
+    assert time.slept and time.slept[0] == 1.0
+    await first.aclose()
+    await second.aclose()
