@@ -135,106 +135,169 @@ def _merge(older: protocol.Delta, newer: protocol.Delta) -> protocol.Delta:
     )
 
 
-class SendWindow:
-    """The posting rhythm of one bot in one channel, shared by all its outboxes there.
-
-    The server-bot has one outbox per host but one rate-limit bucket per channel: without a shared
-    rhythm, three outboxes would each spend the bucket as if alone and then all wait for its reset.
-    The lock also makes the outboxes take turns, so every host's prompts leave at the same pace.
-    """
-
-    def __init__(self) -> None:
-        self.last_post: float | None = None
-        self.turn = asyncio.Lock()
-
-
-Post = Callable[[list[protocol.BatchItem]], Awaitable[None]]
+Part = tuple[int, bytes]  # (host id, sealed envelope): one host's share of a post
+PostParts = Callable[[list[Part]], Awaitable[None]]
+Seal = Callable[[list[protocol.BatchItem]], Part]
 Sleep = Callable[[float], Awaitable[None]]
+MAX_PARTS_PER_POST = 10  # Discord's attachments per message
 
 
-class Outbox:
-    """A paced sender around an `OutboxQueue`: one post per send window, as often as the bucket allows.
+class ChannelSender:
+    """One bot's posts in one channel: every outbox's pending batch leaves in the same post.
 
-    `post` seals and sends one batch (one Discord request); `budget` reports that request's bucket.
-    `clock` and `sleep` are injectable so tests run on a fake clock.
+    The server-bot has one outbox per host (each sealed under that host's key) but one rate-limit
+    bucket per channel. Rather than splitting the bucket between hosts, each post carries one sealed
+    part per host with something pending (attachments `envelope-<host id>.bin`), so every host's
+    prompts leave at the full rate. A failed post puts every part's messages back and retries.
     """
 
     def __init__(
         self,
-        post: Post,
+        post: PostParts,
         budget: Callable[[], Budget | None],
         *,
         name: str,
-        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        window: SendWindow | None = None,
     ) -> None:
-        self.queue = OutboxQueue()
-        self._window = window or SendWindow()
         self._post = post
         self._budget = budget
         self._name = name
-        self._max_batch_bytes = max_batch_bytes
         self._clock = clock
         self._sleep = sleep
+        self._outboxes: list[Outbox] = []
+        self._next = 0  # round-robin start, when more than MAX_PARTS_PER_POST outboxes wait
         self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._last_post: float | None = None
         self.posts = 0
         self.failures = 0
+
+    def register(self, outbox: Outbox) -> None:
+        self._outboxes.append(outbox)
+
+    def unregister(self, outbox: Outbox) -> None:
+        if outbox in self._outboxes:
+            self._outboxes.remove(outbox)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"relay-sender:{self._name}")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def _waiting(self) -> list[Outbox]:
+        waiting = [outbox for outbox in self._outboxes if len(outbox.queue)]
+        if len(waiting) <= MAX_PARTS_PER_POST:
+            return waiting
+        start = self._next % len(waiting)
+        self._next += MAX_PARTS_PER_POST
+        return (waiting[start:] + waiting[:start])[:MAX_PARTS_PER_POST]
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while waiting := self._waiting():
+                delay = spacing_delay(self._budget(), self._last_post, self._clock())
+                if delay > 0:
+                    await self._sleep(delay)  # messages keep accumulating meanwhile
+                    continue
+                await self._send(waiting)
+            for outbox in self._outboxes:
+                outbox.settle()
+
+    async def _send(self, outboxes: list[Outbox]) -> None:
+        taken = [(outbox, outbox.queue.take(outbox.max_batch_bytes)) for outbox in outboxes]
+        taken = [(outbox, items) for outbox, items in taken if items]
+        if not taken:
+            return
+        self._last_post = self._clock()
+        try:
+            # Sealed here, at posting time: a receiver refuses a seq older than one it already accepted.
+            await self._post([outbox.seal(items) for outbox, items in taken])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Nothing is lost: each batch goes back to the front of its queue and is tried again.
+            self.failures += 1
+            log.warning("relay post from %s failed; retrying", self._name, exc_info=True)
+            for outbox, items in taken:
+                outbox.queue.requeue(items)
+            await self._sleep(RETRY_AFTER_FAILURE_S)
+            return
+        self.posts += 1
+        for outbox, _ in taken:
+            outbox.posts += 1
+            outbox.settle()
+
+
+class Outbox:
+    """One link's pending messages; its `ChannelSender` decides when they leave.
+
+    `seal` turns a batch into this link's sealed part. Without a sender given, the outbox gets its own
+    (`post` and `budget` are then required): a client-bot has exactly one outbox in the channel.
+    """
+
+    def __init__(
+        self,
+        seal: Seal,
+        *,
+        name: str,
+        sender: ChannelSender | None = None,
+        post: PostParts | None = None,
+        budget: Callable[[], Budget | None] | None = None,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if sender is None:
+            if post is None or budget is None:
+                raise ValueError("an outbox without a shared sender needs `post` and `budget`")
+            sender = ChannelSender(post, budget, name=name, clock=clock, sleep=sleep)
+            self._own_sender = True
+        else:
+            self._own_sender = False
+        self.queue = OutboxQueue()
+        self.seal = seal
+        self.max_batch_bytes = max_batch_bytes
+        self._name = name
+        self._sender = sender
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.posts = 0
+        sender.register(self)
+
+    @property
+    def sender(self) -> ChannelSender:
+        return self._sender
 
     def put(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
         self.queue.put(session_id, payload)
         self._idle.clear()
-        self._wakeup.set()
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"outbox:{self._name}")
+        self._sender.wake()
+
+    def settle(self) -> None:
+        if not len(self.queue):
+            self._idle.set()
 
     async def drained(self) -> None:
         """Wait until everything put so far has been posted (or given up on at close)."""
         await self._idle.wait()
 
     async def aclose(self, *, flush_within_s: float = 0.0) -> None:
-        """Stop the sender, first giving pending messages up to `flush_within_s` to leave."""
-        if flush_within_s > 0 and self._task is not None:
+        """Stop, first giving pending messages up to `flush_within_s` to leave."""
+        if flush_within_s > 0 and len(self.queue):
             try:
                 await asyncio.wait_for(self.drained(), flush_within_s)
             except TimeoutError:
                 log.warning("outbox %s closed with %d messages unsent", self._name, len(self.queue))
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        self._sender.unregister(self)
+        if self._own_sender:
+            await self._sender.aclose()
         self._idle.set()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while len(self.queue):
-                async with self._window.turn:
-                    delay = spacing_delay(self._budget(), self._window.last_post, self._clock())
-                    if delay <= 0:
-                        await self._send_one()
-                        continue
-                await self._sleep(delay)  # messages keep accumulating meanwhile
-            self._idle.set()
-
-    async def _send_one(self) -> None:
-        items = self.queue.take(self._max_batch_bytes)
-        if not items:
-            return
-        self._window.last_post = self._clock()
-        try:
-            await self._post(items)
-            self.posts += 1
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Nothing is lost: the batch goes back to the front and is tried again shortly.
-            self.failures += 1
-            log.warning("relay post from outbox %s failed; retrying", self._name, exc_info=True)
-            self.queue.requeue(items)
-            await self._sleep(RETRY_AFTER_FAILURE_S)

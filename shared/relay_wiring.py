@@ -14,8 +14,8 @@ import discord
 
 from shared import envelope
 from shared.config import RelaySettings
-from shared.relay_link import RelayLink
-from shared.relay_outbox import SendWindow
+from shared.relay_link import RelayLink, channel_budget, post_parts
+from shared.relay_outbox import ChannelSender
 
 
 class HubLike(Protocol):
@@ -50,7 +50,7 @@ def _link(
     *,
     peer_id: int,
     host_id: int,
-    window: SendWindow | None = None,
+    sender: ChannelSender | None = None,
 ) -> RelayLink:
     return RelayLink(
         channel,
@@ -63,14 +63,17 @@ def _link(
         peer_id=peer_id,
         max_envelope_bytes=relay.relay_max_envelope_bytes,
         host_id=host_id,
-        window=window,
+        sender=sender,
     )
 
 
 def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]) -> list[RelayLink]:
     """One link per host for the server-bot, in `host_ids` order."""
     derive = per_host_keys(relay, host_ids)
-    window = SendWindow()  # one bucket for all of this bot's posts in the channel
+    # One sender for the channel: every host's pending batch leaves in the same post.
+    sender = ChannelSender(
+        lambda parts: post_parts(channel, parts), lambda: channel_budget(channel), name=f"{channel.id}"
+    )
     return [
         _link(
             channel,
@@ -79,7 +82,7 @@ def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: l
             envelope.Direction.SERVER_TO_CLIENT,
             peer_id=host_id,
             host_id=host_id,
-            window=window,
+            sender=sender,
         )
         for host_id in host_ids
     ]

@@ -455,3 +455,5 @@ class RelayHub:
             self._ticker = None
         for host in self._hosts.values():
             await host.link.close(flush_within_s=1.0)
+        for host in self._hosts.values():
+            await host.link.close_sender()

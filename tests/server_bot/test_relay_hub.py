@@ -49,6 +49,9 @@ class FakeLink:
     async def close(self, *, flush_within_s: float = 0.0) -> None:
         self.closed = True
 
+    async def close_sender(self) -> None:
+        pass
+
     def prompts(self) -> list[str]:
         return [p.request_id for _, p in self.sent if isinstance(p, protocol.Prompt)]
 

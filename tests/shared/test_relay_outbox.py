@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 from shared import protocol
 from shared.pacing import Budget, spacing_delay
-from shared.relay_outbox import Outbox, OutboxQueue, SendWindow
+from shared.relay_outbox import ChannelSender, Outbox, OutboxQueue, Part
 
 S1, S2 = uuid.uuid4(), uuid.uuid4()
 
@@ -80,6 +81,26 @@ def test_spacing_spreads_the_remaining_requests_over_the_window() -> None:
     assert spacing_delay(Budget(remaining=0, reset_in_s=2.5), 10.0, 10.0) == 2.5
 
 
+def seal_as(host_id: int) -> Callable[[list[protocol.BatchItem]], Part]:
+    return lambda items: (host_id, protocol.encode_batch(items))
+
+
+def unsealed(part: Part) -> list[protocol.Payload]:
+    return [payload for _, payload in protocol.decode_batch(protocol.Kind.CLIENT_BATCH, part[1])]
+
+
+def single_outbox(
+    post: Callable[[list[protocol.Payload]], Awaitable[None]],
+    budget: Callable[[], Budget | None],
+    time: FakeTime,
+) -> Outbox:
+    async def post_parts(parts: list[Part]) -> None:
+        (part,) = parts
+        await post(unsealed(part))
+
+    return Outbox(seal_as(0), name="t", post=post_parts, budget=budget, clock=time, sleep=time.sleep)
+
+
 class FakeTime:
     def __init__(self) -> None:
         self.now = 0.0
@@ -98,12 +119,12 @@ async def test_messages_put_while_a_post_is_in_flight_leave_together_in_the_next
     posted: list[list[protocol.Payload]] = []
     gate = asyncio.Event()
 
-    async def post(items: list[protocol.BatchItem]) -> None:
-        posted.append(payloads(items))
+    async def post(items: list[protocol.Payload]) -> None:
+        posted.append(items)
         await gate.wait()
 
     time = FakeTime()
-    outbox = Outbox(post, lambda: None, name="t", clock=time, sleep=time.sleep)
+    outbox = single_outbox(post, lambda: None, time)
     outbox.put(S1, protocol.Cancel(request_id="first"))
     await asyncio.sleep(0)
     for index in range(50):
@@ -122,12 +143,12 @@ async def test_an_empty_bucket_makes_the_outbox_wait_for_its_reset_without_losin
     posted: list[list[protocol.Payload]] = []
     budget = Budget(remaining=0, reset_in_s=3.0)
 
-    async def post(items: list[protocol.BatchItem]) -> None:
-        posted.append(payloads(items))
+    async def post(items: list[protocol.Payload]) -> None:
+        posted.append(items)
 
     time = FakeTime()
     current = [budget]
-    outbox = Outbox(post, lambda: current[0], name="t", clock=time, sleep=time.sleep)
+    outbox = single_outbox(post, lambda: current[0], time)
     outbox.put(S1, protocol.Cancel(request_id="a"))
 
     async def refill() -> None:
@@ -145,41 +166,43 @@ async def test_a_failed_post_is_retried_with_nothing_lost() -> None:
     posted: list[list[protocol.Payload]] = []
     failures = [RuntimeError("502")]
 
-    async def post(items: list[protocol.BatchItem]) -> None:
+    async def post(items: list[protocol.Payload]) -> None:
         if failures:
             raise failures.pop()
-        posted.append(payloads(items))
+        posted.append(items)
 
     time = FakeTime()
-    outbox = Outbox(post, lambda: None, name="t", clock=time, sleep=time.sleep)
+    outbox = single_outbox(post, lambda: None, time)
     outbox.put(S1, delta("a", 0, "ab"))
     await asyncio.sleep(0)
     outbox.put(S1, delta("a", 2, "cd"))
     await asyncio.wait_for(outbox.drained(), 1)
     assert posted == [[delta("a", 0, "abcd")]]
-    assert outbox.failures == 1
+    assert outbox.sender.failures == 1
     await outbox.aclose()
 
 
-async def test_outboxes_sharing_a_send_window_take_turns_within_one_bucket() -> None:
-    order: list[str] = []
+async def test_outboxes_sharing_a_sender_leave_together_in_one_post_of_one_part_each() -> None:
+    posts: list[list[int]] = []
     time = FakeTime()
-    window = SendWindow()
-    budget = Budget(remaining=4, reset_in_s=4.0)  # one post per second for the whole bot
+    gate = asyncio.Event()
 
-    def outbox(name: str) -> Outbox:
-        async def post(items: list[protocol.BatchItem]) -> None:
-            order.append(name)
+    async def post_parts(parts: list[Part]) -> None:
+        posts.append([host for host, _ in parts])
+        await gate.wait()
 
-        return Outbox(post, lambda: budget, name=name, clock=time, sleep=time.sleep, window=window)
-
-    first, second = outbox("a"), outbox("b")
+    sender = ChannelSender(post_parts, lambda: None, name="server", clock=time, sleep=time.sleep)
+    first = Outbox(seal_as(1), name="a", sender=sender)
+    second = Outbox(seal_as(2), name="b", sender=sender)
+    first.put(S1, protocol.Cancel(request_id="warm-up"))
+    await asyncio.sleep(0)
     for index in range(3):
         first.put(S1, protocol.Cancel(request_id=f"a{index}"))
         second.put(S2, protocol.Cancel(request_id=f"b{index}"))
+    gate.set()
     await asyncio.wait_for(asyncio.gather(first.drained(), second.drained()), 1)
-    assert sorted(order) == ["a", "b"]  # each outbox's messages leave together
-    # The second post waited for the shared rhythm instead of spending the bucket at once.
-    assert time.slept and time.slept[0] == 1.0
+    assert posts == [[1], [1, 2]]  # one Discord post for both hosts' pending batches
+    assert (first.posts, second.posts, sender.posts) == (2, 1, 2)
     await first.aclose()
     await second.aclose()
+    await sender.aclose()
