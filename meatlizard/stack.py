@@ -255,7 +255,7 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
             started = server.start(SERVER_BOT_TOKEN)
             stack._tasks["server-bot"] = asyncio.create_task(started, name="server-bot")
             try:
-                await _until(lambda: ctx.hub.link is not None, "server-bot relay")
+                await asyncio.wait_for(ctx.hub.ready(), 15)  # the relay channel and hosts are set up
                 await stack.start_client()
                 await _until(ctx.hub.client_online, "first heartbeat")
                 for number, host_id, host_engine in zip(
