@@ -18,10 +18,13 @@ import asyncio
 import os
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from client_bot.engine import FakeEngine
+from devcord import Devcord
+from devcord.ratelimit import RateLimited
 from meatlizard.scripted_user import has_regenerate_button, start_chat
 from meatlizard.stack import Stack, StackOptions, multi_host_scenario, running_devcord, running_stack
 from server_bot.ratelimit import RateRules
@@ -47,6 +50,7 @@ class Result:
     prompts: int = 0
     moves: int = 0
     lost_at: list[int] = field(default_factory=list)
+    limited: Counter[str] = field(default_factory=Counter)
 
     @property
     def tokens_per_s(self) -> float:
@@ -140,6 +144,7 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
 
         channels = dict(await asyncio.gather(*(open_session(name) for name in names)))
         await stack.driver.set_ratelimits(reset_counter=True)
+        result.limited = _count_429s_by_route(devcord)
         posts_before = _relay_posts(stack)
         started = time.perf_counter()
         await asyncio.gather(*(_user(stack, name, channels[name], prompts, result) for name in names))
@@ -150,6 +155,26 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
         result.duplicated = max(0, await _count_replies(stack, channels) - (result.prompts - result.lost))
         result.moves = stack.server.ctx.hub.moves
     return result
+
+
+def _count_429s_by_route(devcord: Devcord) -> Counter[str]:
+    """Wrap devcord's limiter (in this process) to tell which bot and route each 429 was for."""
+    counts: Counter[str] = Counter()
+    limiter = devcord.limiter
+    check = limiter.check
+
+    def counted(
+        app_id: int, method: str, template: str, params: dict[str, str], *, global_exempt: bool
+    ) -> dict[str, str]:
+        try:
+            return check(app_id, method, template, params, global_exempt=global_exempt)
+        except RateLimited as exc:
+            where = "global" if exc.is_global else f"{method} {template}"
+            counts[f"app {app_id}: {where}"] += 1
+            raise
+
+    limiter.check = counted  # type: ignore[method-assign]
+    return counts
 
 
 def _relay_posts(stack: Stack) -> int:
@@ -172,6 +197,7 @@ def _print(result: Result, one_host: Result | None) -> float:
         f"relay_posts_per_request={result.relay_posts / max(1, result.prompts):.2f} "
         f"lost={result.lost} duplicated={result.duplicated} wrong={result.wrong} "
         f"elapsed_s={result.elapsed_s:.1f}"
+        + (f" 429_by_route={dict(result.limited)}" if result.limited else "")
         + (f" lost_prompt_numbers={sorted(result.lost_at)}" if result.lost else ""),
         flush=True,
     )
