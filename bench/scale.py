@@ -144,7 +144,9 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
 
         channels = dict(await asyncio.gather(*(open_session(name) for name in names)))
         await stack.driver.set_ratelimits(reset_counter=True)
-        result.limited = _count_429s_by_route(devcord)
+        apps = (await stack.driver.state())["applications"]
+        app_names = {int(app[key]): app["name"] for app in apps for key in ("id", "bot_user_id")}
+        result.limited = _count_429s_by_route(devcord, app_names)
         posts_before = _relay_posts(stack)
         started = time.perf_counter()
         await asyncio.gather(*(_user(stack, name, channels[name], prompts, result) for name in names))
@@ -157,7 +159,7 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
     return result
 
 
-def _count_429s_by_route(devcord: Devcord) -> Counter[str]:
+def _count_429s_by_route(devcord: Devcord, names: dict[int, str]) -> Counter[str]:
     """Wrap devcord's limiter (in this process) to tell which bot and route each 429 was for."""
     counts: Counter[str] = Counter()
     limiter = devcord.limiter
@@ -170,7 +172,7 @@ def _count_429s_by_route(devcord: Devcord) -> Counter[str]:
             return check(app_id, method, template, params, global_exempt=global_exempt)
         except RateLimited as exc:
             where = "global" if exc.is_global else f"{method} {template}"
-            counts[f"app {app_id}: {where}"] += 1
+            counts[f"{names.get(app_id, app_id)}: {where}"] += 1
             raise
 
     limiter.check = counted  # type: ignore[method-assign]
