@@ -54,6 +54,13 @@ def _bot_token(value: SecretStr) -> SecretStr:
     return value
 
 
+def _user_id_list(value: str) -> str:
+    for part in value.split(","):
+        if part.strip() and not (part.strip().isdigit() and 0 < int(part) < 1 << 64):
+            raise ValueError("must be a comma-separated list of Discord user ids")
+    return value
+
+
 def split_keys(value: SecretStr) -> list[str]:
     """The keys of a comma-separated key list, blanks dropped."""
     return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
@@ -105,7 +112,7 @@ class RelaySettings(_Settings):
     # Server-bot only: further client-bots (GPU hosts) besides DISCORD_CLIENT_BOT_USER_ID, comma-separated
     # user ids. With per-host keys (implied by any extra host) each host holds only its own key, derived
     # from the master key (`shared.relay_wiring.host_key_hex`), so one host cannot read or forge another's.
-    relay_host_ids: str = ""
+    relay_host_ids: Annotated[str, AfterValidator(_user_id_list)] = ""
     relay_per_host_keys: bool = False
 
     def previous_keys(self) -> list[str]:
