@@ -2,7 +2,8 @@
 
 from server_bot.relay.events import Expired, Offline, Queued, ReplyEvent
 from server_bot.relay.hosts import ClientStatus, HostInfo
-from server_bot.relay.hub import PendingReply, RelayHub
+from server_bot.relay.hub import RelayHub
+from server_bot.relay.pending import PendingReply
 
 __all__ = [
     "ClientStatus",

@@ -20,13 +20,13 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 
 import discord
 
-from server_bot.relay.events import FINAL_EVENTS, Expired, Offline, Queued, ReplyEvent
+from server_bot.relay.events import Expired, Offline, Queued
 from server_bot.relay.hosts import ClientStatus, Host, HostInfo, pick_host
+from server_bot.relay.pending import PendingReply
 from shared import envelope, protocol
 from shared.audit import AuditLog, exception_code
 from shared.log import get_logger
@@ -36,32 +36,6 @@ log = get_logger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass
-class PendingReply:
-    """One request in flight. Iterate it to receive its events; the last one is Done, Failed or Expired."""
-
-    request_id: str
-    session_id: uuid.UUID
-    prompt: protocol.Prompt
-    # Clock times: the last word about this request from its host, and the last (re)send.
-    last_heard: float
-    last_sent: float
-    owner: int | None = None  # the host answering it; only its messages count
-    moved: bool = False  # changed owner after text was shown: later text restarts from offset 0
-    shown: int = 0  # characters of the owner's text delivered so far
-    text: str = ""
-    queue_position: int | None = None
-    warned_offline: bool = False
-    events: asyncio.Queue[ReplyEvent] = field(default_factory=asyncio.Queue)
-
-    async def __aiter__(self) -> AsyncIterator[ReplyEvent]:
-        while True:
-            event = await self.events.get()
-            yield event
-            if isinstance(event, FINAL_EVENTS):
-                return
 
 
 class RelayHub:
@@ -322,25 +296,9 @@ class RelayHub:
                 if payload.offset > len(pending.text):
                     return  # a gap (cannot happen with an ordered relay); the final text is complete
                 pending.text = pending.text[: payload.offset] + payload.text
-                self._show_text(pending)
+                pending.show_text()
             case protocol.Done() | protocol.Failed():
                 self._finish(pending, payload)
-
-    def _show_text(self, pending: PendingReply) -> None:
-        if pending.moved:
-            # The user saw another host's text: replace it whole, never splice two hosts' words.
-            if len(pending.text) > pending.shown:
-                pending.events.put_nowait(
-                    protocol.Delta(request_id=pending.request_id, offset=0, text=pending.text)
-                )
-                pending.shown = len(pending.text)
-            return
-        if len(pending.text) > pending.shown:
-            start = min(pending.shown, len(pending.text))
-            pending.events.put_nowait(
-                protocol.Delta(request_id=pending.request_id, offset=start, text=pending.text[start:])
-            )
-            pending.shown = len(pending.text)
 
     def _finish(self, pending: PendingReply, event: protocol.Done | protocol.Failed | Expired) -> None:
         if self._pending.pop(pending.request_id, None) is None:
