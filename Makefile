@@ -26,7 +26,7 @@ test-fast: install
 	$(PY) -m pytest -m "not llm and not postgres and not redis and not s3"
 
 demo: install
-	$(PY) -m meatlizard.cli demo
+	$(PY) -m meatlizard.cli demo $(if $(DEMO_HOSTS),--extra-hosts $(shell echo $$(($(DEMO_HOSTS) - 1))))
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import discord
 
 from client_bot.engine import Engine
 from client_bot.relay import ClientRelay
-from shared import envelope
 from shared.config import DiscordSettings, RelaySettings
 from shared.log import get_logger
-from shared.relay_link import RelayLink
+from shared.relay_wiring import client_link
 
 log = get_logger(__name__)
+
+ANSWERED_FILE = "answered-requests.txt"
 
 
 class ClientBot(discord.Client):
     def __init__(
-        self, discord_settings: DiscordSettings, relay_settings: RelaySettings, engine: Engine
+        self,
+        discord_settings: DiscordSettings,
+        relay_settings: RelaySettings,
+        engine: Engine,
+        *,
+        data_dir: Path | None = None,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -30,6 +38,7 @@ class ClientBot(discord.Client):
         self._discord = discord_settings
         self._relay_settings = relay_settings
         self.engine = engine
+        self._data_dir = data_dir
         self.relay: ClientRelay | None = None
 
     async def setup_hook(self) -> None:
@@ -56,23 +65,13 @@ class ClientBot(discord.Client):
             self._attach(channel)
 
     def _attach(self, channel: discord.TextChannel) -> None:
-        keyring = envelope.KeyRing.from_hex(
-            self._relay_settings.payload_encryption_key.get_secret_value(),
-            self._relay_settings.previous_keys(),
-        )
-        link = RelayLink(
-            channel,
-            envelope.EnvelopeChannel(
-                keyring,
-                local_direction=envelope.Direction.CLIENT_TO_SERVER,
-                freshness_window_s=self._relay_settings.relay_freshness_window_s,
-                max_envelope_bytes=self._relay_settings.relay_max_envelope_bytes,
-            ),
-            peer_id=self._discord.server_bot_user_id,
-            max_envelope_bytes=self._relay_settings.relay_max_envelope_bytes,
-        )
+        own_id = self.user.id if self.user is not None else self._discord.client_bot_user_id
+        link = client_link(channel, self._relay_settings, self._discord.server_bot_user_id, own_id)
         self.relay = ClientRelay(
-            link, self.engine, heartbeat_interval_s=self._relay_settings.relay_heartbeat_interval_s
+            link,
+            self.engine,
+            heartbeat_interval_s=self._relay_settings.relay_heartbeat_interval_s,
+            answered_path=None if self._data_dir is None else self._data_dir / ANSWERED_FILE,
         )
         self.relay.start()
         log.info("client-bot ready as %s; relaying in #%s", self.user, channel.name)
@@ -82,6 +81,8 @@ class ClientBot(discord.Client):
             return
         if self.user is not None and message.author.id == self.user.id:
             return
+        if message.author.bot and message.author.id != self._discord.server_bot_user_id:
+            return  # another GPU host's post in the shared relay channel; the server-bot audits strangers
         await self.relay.handle(message)
 
     async def close(self) -> None:

@@ -41,7 +41,7 @@ async def run(
     engine: Engine,
 ) -> None:
     discord_endpoints.apply(discord_settings)
-    async with ClientBot(discord_settings, relay, engine) as bot:
+    async with ClientBot(discord_settings, relay, engine, data_dir=client.data_dir) as bot:
         health = health_server(bot, client.health_host, client.health_port)
         await health.start()
         try:

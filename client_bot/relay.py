@@ -1,8 +1,12 @@
 """The client-bot's side of the relay: open prompts from the paired server-bot, stream sealed replies back.
 
-Every accepted prompt ends in exactly one DONE or FAILED envelope. The server-bot may re-send a prompt
+Every accepted prompt ends in exactly one DONE or FAILED message. The server-bot may send a prompt again
 (after this bot was offline); a request id already answered gets its answer again, one still running is
-left alone, so a prompt is never generated twice.
+left alone, so a prompt is never generated twice. Answered ids are also kept on disk (`AnsweredLog`), so
+a replayed prompt envelope does not run a second generation after this bot restarts either.
+
+Replies leave through the link's outbox: every token is offered as a delta, and the outbox merges what
+has not been posted yet, so the number of posts follows Discord's rate limit, not the token rate.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import discord
 
@@ -20,63 +25,120 @@ from client_bot.engine import Engine, EngineError, GenerationRequest, Generation
 from shared import protocol
 from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
-from shared.pacing import LatestValueSender
 from shared.relay_link import RelayLink
-from shared.tasks import spawn
 
 log = get_logger(__name__)
 
 # Answers kept for re-sent prompts; a re-send comes within minutes, so a few hundred is plenty.
 _RECENT_ANSWERS = 512
+# Request ids kept on disk: enough to outlive the envelope freshness window at any realistic rate.
+_ANSWERED_ON_DISK = 20_000
+_REPLY_TIME_WINDOW = 16
+
+
+class AnsweredLog:
+    """Request ids this host has answered, appended to a file so they survive a restart."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        if path is not None and path.exists():
+            for line in path.read_text(encoding="ascii", errors="ignore").splitlines()[-_ANSWERED_ON_DISK:]:
+                if line:
+                    self._ids[line] = None
+            path.write_text("".join(f"{request_id}\n" for request_id in self._ids), encoding="ascii")
+
+    def __contains__(self, request_id: str) -> bool:
+        return request_id in self._ids
+
+    def add(self, request_id: str) -> None:
+        self._ids[request_id] = None
+        while len(self._ids) > _ANSWERED_ON_DISK:
+            self._ids.popitem(last=False)
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with self._path.open("a", encoding="ascii") as file:
+                file.write(request_id + "\n")
 
 
 class ClientRelay:
-    def __init__(self, link: RelayLink, engine: Engine, *, heartbeat_interval_s: float) -> None:
+    def __init__(
+        self,
+        link: RelayLink,
+        engine: Engine,
+        *,
+        heartbeat_interval_s: float,
+        answered_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.link = link
         self.engine = engine
         self._heartbeat_interval_s = heartbeat_interval_s
-        self._started = time.monotonic()
+        self._clock = clock
+        self._started = clock()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._generating: set[str] = set()  # requests that produced their first token
         self._answered: OrderedDict[str, tuple[uuid.UUID, protocol.Done | protocol.Failed]] = OrderedDict()
+        self._answered_log = AnsweredLog(answered_path)
+        self._reply_times: list[float] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._heartbeat_task: asyncio.Task[None] | None = None
         # Called after a REBOOT once the requests in hand are answered; tests replace it.
         self.on_reboot: Callable[[], Awaitable[None]] = _exit_for_restart
 
     def start(self) -> None:
         if self._heartbeat_task is None:
-            self._heartbeat_task = spawn(self._heartbeat_forever(), name="client-relay:heartbeat")
+            self._heartbeat_task = asyncio.create_task(
+                self._heartbeat_forever(), name="client-relay:heartbeat"
+            )
 
     async def stop(self) -> None:
-        tasks = [t for t in [self._heartbeat_task, *self._running.values()] if t is not None]
+        tasks = [t for t in [self._heartbeat_task, *self._running.values(), *self._tasks] if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.link.close(flush_within_s=1.0)
+
+    def _own(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def handle(self, message: discord.Message) -> None:
         """Act on one message seen in the relay channel."""
-        received = await self.link.accept(message)
-        if received is None:
-            return
-        payload = received.payload
-        if isinstance(payload, protocol.Prompt):
-            self._accept(received.session_id, payload)
-        elif isinstance(payload, protocol.Cancel):
-            self.engine.cancel(payload.request_id)
-        elif isinstance(payload, protocol.Reboot):
-            spawn(self._reboot_when_idle(), name="client-relay:reboot")
-        else:
-            log.warning("ignored a %s envelope sent to the client-bot", type(payload).__name__)
+        for received in await self.link.accept(message):
+            await self.dispatch(received.session_id, received.payload)
 
-    def _accept(self, session_id: uuid.UUID, prompt: protocol.Prompt) -> None:
+    async def dispatch(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
+        match payload:
+            case protocol.Prompt():
+                await self._accept(session_id, payload)
+            case protocol.Cancel():
+                self.engine.cancel(payload.request_id)
+            case protocol.Reboot():
+                self._own(self._reboot_when_idle(), "client-relay:reboot")
+            case _:
+                log.warning("ignored a %s envelope sent to the client-bot", type(payload).__name__)
+
+    async def _accept(self, session_id: uuid.UUID, prompt: protocol.Prompt) -> None:
         request_id = prompt.request_id
         if request_id in self._running:
             return
         if (answered := self._answered.get(request_id)) is not None:
-            spawn(self.link.send(answered[0], answered[1]), name=f"client-relay:resend:{request_id}")
+            await self.link.send(answered[0], answered[1])
             return
-        task = spawn(self._serve(session_id, prompt), name=f"client-relay:serve:{request_id}")
+        if request_id in self._answered_log:
+            log.warning("ignored a prompt answered before a restart (replayed or re-sent): %s", request_id)
+            return
+        task = asyncio.create_task(self._serve(session_id, prompt), name=f"client-relay:serve:{request_id}")
         self._running[request_id] = task
-        task.add_done_callback(lambda _: self._running.pop(request_id, None))
+        task.add_done_callback(lambda _: self._forget_running(request_id))
+
+    def _forget_running(self, request_id: str) -> None:
+        self._running.pop(request_id, None)
+        self._generating.discard(request_id)
 
     async def _serve(self, session_id: uuid.UUID, prompt: protocol.Prompt) -> None:
         request = GenerationRequest(
@@ -89,27 +151,35 @@ class ClientRelay:
         )
         if (waiting := self.engine.queue_depth) > 0:
             await self.link.send(
-                session_id, protocol.Accepted(request_id=request.request_id, queue_position=waiting)
+                session_id,
+                protocol.Accepted(
+                    request_id=request.request_id, queue_position=waiting, eta_s=waiting * self._per_slot_s()
+                ),
             )
-        stream = _DeltaStream(self.link, session_id, request.request_id)
+        started = self._clock()
         answer: protocol.Done | protocol.Failed
         try:
-            answer = await self._generate(request, stream)
+            answer = await self._generate(session_id, request)
         except PromptTooLong:
             answer = protocol.Failed(request_id=request.request_id, code="prompt_too_long")
         except EngineError:
             log.exception("generation failed for request %s", request.request_id)
             answer = protocol.Failed(request_id=request.request_id, code="engine_error")
+        self._reply_times = [*self._reply_times[-_REPLY_TIME_WINDOW + 1 :], self._clock() - started]
         self._remember(request.request_id, session_id, answer)
-        await stream.finish(answer)
+        await self.link.send(session_id, answer)
 
-    async def _generate(self, request: GenerationRequest, stream: _DeltaStream) -> protocol.Done:
-        text = ""
+    async def _generate(self, session_id: uuid.UUID, request: GenerationRequest) -> protocol.Done:
+        sent = 0
         result: GenerationResult | None = None
         async for item in self.engine.generate(request):
             if isinstance(item, str):
-                text += item
-                stream.update(text)
+                self._generating.add(request.request_id)
+                # The outbox merges deltas not posted yet, so offering every token costs no extra post.
+                await self.link.send(
+                    session_id, protocol.Delta(request_id=request.request_id, offset=sent, text=item)
+                )
+                sent += len(item)
             else:
                 result = item
         if result is None:
@@ -130,59 +200,45 @@ class ClientRelay:
     async def _reboot_when_idle(self) -> None:
         log.info("reboot requested; finishing %d requests first", len(self._running))
         await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self.link.outbox.drained()
         await self.on_reboot()
 
     def _remember(
         self, request_id: str, session_id: uuid.UUID, answer: protocol.Done | protocol.Failed
     ) -> None:
         self._answered[request_id] = (session_id, answer)
+        self._answered_log.add(request_id)
         while len(self._answered) > _RECENT_ANSWERS:
             self._answered.popitem(last=False)
 
     async def _heartbeat_forever(self) -> None:
         while True:
-            try:
-                await self.link.send(protocol.CONTROL_SESSION, self._heartbeat())
-            except discord.HTTPException:
-                log.warning("could not post a heartbeat; trying again next interval", exc_info=True)
+            await self.link.send(protocol.CONTROL_SESSION, self.heartbeat())
             await asyncio.sleep(self._heartbeat_interval_s)
 
-    def _heartbeat(self) -> protocol.Heartbeat:
+    def _per_slot_s(self) -> float:
+        if not self._reply_times:
+            return 0.0
+        return sum(self._reply_times) / len(self._reply_times) / max(1, self.engine.stats().slots)
+
+    def heartbeat(self) -> protocol.Heartbeat:
+        stats = self.engine.stats()
+        # Running first, then the rest in the order they arrived (dicts keep insertion order).
+        running = [rid for rid in self._running if rid in self._generating]
+        queued = [rid for rid in self._running if rid not in self._generating]
         return protocol.Heartbeat(
             model=self.engine.model_name,
-            queue_depth=self.engine.queue_depth,
-            tokens_per_s=self.engine.stats().tokens_per_s or 0.0,
-            uptime_s=time.monotonic() - self._started,
+            queue_depth=stats.queue_depth,
+            tokens_per_s=stats.tokens_per_s or 0.0,
+            uptime_s=self._clock() - self._started,
+            slots=max(1, stats.slots),
+            free_slots=max(0, stats.slots - stats.running),
+            running=running[:4096],
+            queued=queued[:4096],
+            mean_reply_s=sum(self._reply_times) / len(self._reply_times) if self._reply_times else 0.0,
         )
 
 
 async def _exit_for_restart() -> None:
     # SystemExit leaves asyncio.run, so the process exits with the code its supervisor restarts on.
     raise SystemExit(RESTART_EXIT_CODE)
-
-
-class _DeltaStream:
-    """Relays a growing reply as paced DELTA envelopes, then its final DONE/FAILED."""
-
-    def __init__(self, link: RelayLink, session_id: uuid.UUID, request_id: str) -> None:
-        self._link = link
-        self._session_id = session_id
-        self._request_id = request_id
-        self._sent = 0
-        self._sender: LatestValueSender[str | protocol.Payload] = LatestValueSender(
-            self._send, link.budget, name=f"deltas:{request_id}"
-        )
-
-    def update(self, text_so_far: str) -> None:
-        self._sender.update(text_so_far)
-
-    async def finish(self, answer: protocol.Done | protocol.Failed) -> None:
-        await self._sender.finish(answer)
-
-    async def _send(self, value: str | protocol.Payload) -> None:
-        if not isinstance(value, str):
-            await self._link.send(self._session_id, value)
-            return
-        delta = protocol.Delta(request_id=self._request_id, offset=self._sent, text=value[self._sent :])
-        self._sent = len(value)
-        await self._link.send(self._session_id, delta)

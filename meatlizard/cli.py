@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,19 @@ from shared.permissions import names
 
 def _keygen(args: argparse.Namespace) -> int:
     print(generate_key_hex())
+    return 0
+
+
+def _hostkey(args: argparse.Namespace) -> int:
+    from shared.envelope import InvalidKey  # noqa: PLC0415
+    from shared.relay_wiring import host_key_hex  # noqa: PLC0415
+
+    master = os.environ.get("PAYLOAD_ENCRYPTION_KEY", "")
+    try:
+        print(host_key_hex(master, args.host_id))
+    except InvalidKey as exc:
+        print(f"meatlizard hostkey: PAYLOAD_ENCRYPTION_KEY: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -74,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "keygen", help="print a new 256-bit key (64 hex) for PAYLOAD_ or STORAGE_ENCRYPTION_KEY"
     )
     keygen.set_defaults(handler=_keygen)
+
+    hostkey = commands.add_parser(
+        "hostkey", help="print one GPU host's relay key, derived from PAYLOAD_ENCRYPTION_KEY (the master)"
+    )
+    hostkey.add_argument("host_id", type=int, help="the client-bot's Discord user id")
+    hostkey.set_defaults(handler=_hostkey)
 
     invite = commands.add_parser("invite-url", help="print a least-privilege invite URL for one bot")
     invite.add_argument("--client-id", required=True, help="the application's id (Developer Portal)")

@@ -20,7 +20,7 @@ from pathlib import Path
 from client_bot.engine import Engine, FakeEngine
 from client_bot.main import llama_engine
 from meatlizard.scripted_user import bot_reply, command_reply, start_chat
-from meatlizard.stack import StackOptions, running_devcord, running_stack
+from meatlizard.stack import StackOptions, multi_host_scenario, running_devcord, running_stack
 from shared.config import ModelSettings, load
 from shared.log import configure_logging, get_logger
 
@@ -36,6 +36,13 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--port", type=int, default=8090, help="devcord's port (default 8090; 0 picks one)")
     cli.add_argument("--workdir", type=Path, help="where the demo keeps its data (default: var/demo)")
     cli.add_argument("--fake-engine", action="store_true", help="canned replies instead of the local model")
+    cli.add_argument(
+        "--extra-hosts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more client-bots (GPU hosts) with canned-reply engines, each with its own relay key",
+    )
     return cli
 
 
@@ -46,13 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.once is not None:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="meatlizard-demo-"))
         return asyncio.run(_once(args.once, engine, args.host, args.port, workdir))
-    asyncio.run(_serve(engine, args.host, args.port, args.workdir or Path("var/demo")))
+    asyncio.run(_serve(engine, args.host, args.port, args.workdir or Path("var/demo"), args.extra_hosts))
     return 0
 
 
-async def _serve(engine: Engine, host: str, port: int, workdir: Path) -> None:
-    options = StackOptions(workdir, web=True, web_port=port + 1 if port else 0)
-    async with running_devcord(host, port) as devcord, running_stack(devcord, engine, options) as stack:
+async def _serve(engine: Engine, host: str, port: int, workdir: Path, extra_hosts: int = 0) -> None:
+    options = StackOptions(
+        workdir,
+        web=True,
+        web_port=port + 1 if port else 0,
+        extra_host_engines=[FakeEngine() for _ in range(extra_hosts)],
+    )
+    scenario = multi_host_scenario(1 + extra_hosts) if extra_hosts else None
+    async with (
+        running_devcord(host, port, scenario) as devcord,
+        running_stack(devcord, engine, options) as stack,
+    ):
         assert stack.web is not None
         print(
             f"\nMeatLizard is running on devcord, a local Discord.\n"

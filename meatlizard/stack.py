@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from client_bot.bot import ClientBot
 from client_bot.engine import Engine
@@ -36,6 +39,7 @@ from shared.config import (
 from shared.envelope import generate_key_hex
 from shared.health import HealthServer
 from shared.log import get_logger
+from shared.relay_wiring import host_key_hex
 
 log = get_logger(__name__)
 
@@ -62,6 +66,9 @@ class StackOptions:
     # Also serve the web app, signed in through devcord (meatlizard/web_login.py); port 0 picks one.
     web: bool = False
     web_port: int = 0
+    # Further GPU hosts (client-bots `client-bot-2`, ... in `multi_host_scenario`), with their engines.
+    # With any, every host holds only its own relay key, derived from the master key.
+    extra_host_engines: list[Engine] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +84,28 @@ class Stack:
     # Each bot's /health, as its process serves it in production (free ports on 127.0.0.1).
     health: dict[str, HealthServer] = field(default_factory=dict)
     web: WebServer | None = None
+    # Further hosts by number (2, 3, ...): their bots and settings.
+    hosts: dict[int, ClientBot] = field(default_factory=dict)
+    host_settings: dict[int, tuple[DiscordSettings, RelaySettings, Engine]] = field(default_factory=dict)
+
+    async def start_host(self, number: int, engine: Engine | None = None) -> None:
+        """Bring further host `number` (2, 3, ...) online, with a fresh engine if given."""
+        discord_settings, relay, old_engine = self.host_settings[number]
+        engine = engine or old_engine
+        self.host_settings[number] = (discord_settings, relay, engine)
+        bot = ClientBot(discord_settings, relay, engine)
+        self.hosts[number] = bot
+        self._tasks[f"client-bot-{number}"] = asyncio.create_task(
+            bot.start(host_token(number)), name=f"client-bot-{number}"
+        )
+        await _until(lambda: bot.relay is not None, f"client-bot-{number} relay")
+
+    async def stop_host(self, number: int) -> None:
+        """Take further host `number` offline at once (as if its machine died)."""
+        bot = self.hosts.pop(number, None)
+        if bot is not None:
+            await bot.close()
+            await _finish(self._tasks.pop(f"client-bot-{number}"))
 
     @property
     def relay_channel_id(self) -> int:
@@ -105,6 +134,69 @@ class Stack:
         started = self.client.start(CLIENT_BOT_TOKEN)
         self._tasks["client-bot"] = asyncio.create_task(started, name="client-bot")
         await _until(lambda: self.client is not None and self.client.relay is not None, "client-bot relay")
+
+
+def host_bot_id(number: int) -> int:
+    """The bot user id of further host `number` in `multi_host_scenario`."""
+    return 1300000000000000200 + number
+
+
+def host_token(number: int) -> str:
+    """The devcord token of further host `number` in `multi_host_scenario` (shaped like Discord's)."""
+    from devcord.tokens import bot_token  # noqa: PLC0415
+
+    return bot_token(host_bot_id(number), secret=f"client-bot-{number}", issued_at=1_700_000_000)
+
+
+def _extra_numbers(options: StackOptions) -> range:
+    return range(2, len(options.extra_host_engines) + 2)
+
+
+def _with_hosts(
+    settings: ServerSettings, extra_ids: list[int]
+) -> tuple[ServerSettings, RelaySettings, dict[int, RelaySettings]]:
+    """With further hosts: the server-bot knows them all, and each host holds only its derived key."""
+    if not extra_ids:
+        return settings, settings.relay, {}
+    master = settings.relay.payload_encryption_key.get_secret_value()
+    server_relay = settings.relay.model_copy(
+        update={"relay_host_ids": ",".join(map(str, extra_ids)), "relay_per_host_keys": True}
+    )
+
+    def for_host(host_id: int) -> RelaySettings:
+        key = SecretStr(host_key_hex(master, host_id))
+        return settings.relay.model_copy(update={"payload_encryption_key": key})
+
+    first = settings.discord.client_bot_user_id
+    return (
+        dataclasses.replace(settings, relay=server_relay),
+        for_host(first),
+        {host_id: for_host(host_id) for host_id in extra_ids},
+    )
+
+
+def multi_host_scenario(hosts: int, users: int = 0, **settings: Any) -> dict[str, Any]:
+    """The demo scenario with `hosts` client-bots (`client-bot`, `client-bot-2`, ...) and `users` extra
+    guild members `user-001`, `user-002`, ... (for load)."""
+    from devcord.testing import demo_scenario  # noqa: PLC0415
+
+    data = demo_scenario(**settings)
+    guild = data["guilds"][0]
+    for number in range(1, users + 1):
+        data["users"].append({"name": f"user-{number:03d}"})
+        guild["members"].append({"user": f"user-{number:03d}"})
+    for number in range(2, hosts + 1):
+        name = f"client-bot-{number}"
+        data["applications"].append(
+            {
+                "name": name,
+                "bot_id": host_bot_id(number),
+                "token": host_token(number),
+                "intents": ["MESSAGE_CONTENT"],
+            }
+        )
+        guild["members"].append({"user": name, "roles": ["client-bot"]})
+    return data
 
 
 async def _finish(task: asyncio.Task[None]) -> None:
@@ -166,9 +258,11 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
     async with Driver(devcord.base_url) as driver:
         settings = build_settings(devcord, await _ids(driver), options)
         discord_endpoints.apply(settings.discord)
+        extra_ids = [await driver.user_id(f"client-bot-{n}") for n in _extra_numbers(options)]
+        settings, client_relay, host_relays = _with_hosts(settings, extra_ids)
         client_settings = (
             settings.discord,
-            settings.relay,
+            client_relay,
             ClientBotSettings(token=CLIENT_BOT_TOKEN, health_port=0),
         )
         async with server_context(settings, options.rate_rules) as ctx:
@@ -179,9 +273,15 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
             started = server.start(SERVER_BOT_TOKEN)
             stack._tasks["server-bot"] = asyncio.create_task(started, name="server-bot")
             try:
-                await _until(lambda: ctx.hub.link is not None, "server-bot relay")
+                await asyncio.wait_for(ctx.hub.ready(), 15)  # the relay channel and hosts are set up
                 await stack.start_client()
                 await _until(ctx.hub.client_online, "first heartbeat")
+                for number, host_id, host_engine in zip(
+                    _extra_numbers(options), extra_ids, options.extra_host_engines, strict=True
+                ):
+                    host_discord = settings.discord.model_copy(update={"client_bot_user_id": host_id})
+                    stack.host_settings[number] = (host_discord, host_relays[host_id], host_engine)
+                    await stack.start_host(number)
                 async with contextlib.AsyncExitStack() as web:
                     if options.web:
                         stack.web = await web.enter_async_context(
@@ -189,6 +289,8 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
                         )
                     yield stack
             finally:
+                for number in list(stack.hosts):
+                    await stack.stop_host(number)
                 await stack.stop_client()
                 await server.close()
                 await _finish(stack._tasks.pop("server-bot"))

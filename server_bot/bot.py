@@ -17,13 +17,12 @@ from server_bot.moderation import Moderator
 from server_bot.objects import ObjectStore
 from server_bot.ratelimit import RateLimiter
 from server_bot.relay import RelayHub
+from server_bot.relay.wiring import attach_relay
 from server_bot.reply_writer import LatestReplies
-from shared import envelope
 from shared.audit import AuditLog
 from shared.config import ChatSettings, DiscordSettings, RelaySettings, ServerBotSettings, StorageSettings
 from shared.gateway_health import gateway_check
 from shared.log import get_logger
-from shared.relay_link import RelayLink
 
 log = get_logger(__name__)
 
@@ -104,23 +103,7 @@ class ServerBot(commands.Bot):
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
         channel = await channels.ensure_relay_channel(self.ctx, guild)
-        keyring = envelope.KeyRing.from_hex(
-            self.ctx.relay.payload_encryption_key.get_secret_value(), self.ctx.relay.previous_keys()
-        )
-        envelopes = envelope.EnvelopeChannel(
-            keyring,
-            local_direction=envelope.Direction.SERVER_TO_CLIENT,
-            freshness_window_s=self.ctx.relay.relay_freshness_window_s,
-            max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
-        )
-        self.ctx.hub.attach(
-            RelayLink(
-                channel,
-                envelopes,
-                peer_id=self.ctx.discord.client_bot_user_id,
-                max_envelope_bytes=self.ctx.relay.relay_max_envelope_bytes,
-            )
-        )
+        await attach_relay(self.ctx.hub, channel, self.ctx.discord, self.ctx.relay, audit=self.ctx.audit)
 
     async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
         """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""

@@ -62,15 +62,15 @@ async def _remembered(
 
 
 async def ensure_relay_channel(ctx: ServerContext, guild: discord.Guild) -> discord.TextChannel:
-    """The relay channel (remembered by id), created if missing, visible to the two bots only."""
-    me = guild.me
-    client_bot_id = ctx.discord.client_bot_user_id
-    client_bot = guild.get_member(client_bot_id) or await guild.fetch_member(client_bot_id)
+    """The relay channel (remembered by id), created if missing, visible to the bots only: the
+    server-bot and every GPU host's client-bot (DISCORD_CLIENT_BOT_USER_ID, then RELAY_HOST_IDS)."""
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
-        me: _bot_overwrite(),
-        client_bot: _bot_overwrite(),
+        guild.me: _bot_overwrite(),
     }
+    for host_id in ctx.relay.host_ids(ctx.discord.client_bot_user_id):
+        host = guild.get_member(host_id) or await guild.fetch_member(host_id)
+        overwrites[host] = _bot_overwrite()
     existing = await _remembered(ctx, guild, RELAY_CHANNEL_ID, ctx.discord.relay_channel, discord.TextChannel)
     if isinstance(existing, discord.TextChannel):
         if existing.overwrites != overwrites:
@@ -172,7 +172,7 @@ def session_overwrites(
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
         guild.me: _bot_overwrite(manage=True),
-        discord.Object(id=client_bot_id, type=discord.Member): _bot_overwrite(),
+        discord.Object(id=client_bot_id, type=discord.Member): _HIDDEN,  # least privilege: relay only
         discord.Object(id=owner.id, type=discord.Member): _PARTICIPANT,
     }
     if admin_role is not None:

@@ -55,6 +55,13 @@ def _bot_token(value: SecretStr) -> SecretStr:
     return value
 
 
+def _user_id_list(value: str) -> str:
+    for part in value.split(","):
+        if part.strip() and not (part.strip().isdigit() and 0 < int(part) < 1 << 64):
+            raise ValueError("must be a comma-separated list of Discord user ids")
+    return value
+
+
 def split_keys(value: SecretStr) -> list[str]:
     """The keys of a comma-separated key list, blanks dropped."""
     return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
@@ -106,9 +113,19 @@ class RelaySettings(_Settings):
     relay_freshness_window_s: float = Field(default=600.0, gt=0)
     # The client-bot says it is alive this often; the server-bot calls it offline after 3 missed beats.
     relay_heartbeat_interval_s: float = Field(default=20.0, gt=0)
+    # Server-bot only: further client-bots (GPU hosts) besides DISCORD_CLIENT_BOT_USER_ID, comma-separated
+    # user ids. With per-host keys (implied by any extra host) each host holds only its own key, derived
+    # from the master key (`shared.relay_wiring.host_key_hex`), so one host cannot read or forge another's.
+    relay_host_ids: Annotated[str, AfterValidator(_user_id_list)] = ""
+    relay_per_host_keys: bool = False
 
     def previous_keys(self) -> list[str]:
         return split_keys(self.payload_encryption_previous_keys)
+
+    def host_ids(self, first: int) -> list[int]:
+        """Every host's user id, `first` (DISCORD_CLIENT_BOT_USER_ID) first; ValueError if malformed."""
+        extra = [int(part) for part in self.relay_host_ids.split(",") if part.strip()]
+        return list(dict.fromkeys([first, *extra]))
 
 
 class ServerBotSettings(_Settings):
@@ -141,6 +158,8 @@ class ClientBotSettings(_Settings):
     token: BotToken
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8082, ge=0, le=65535)
+    # Where the client-bot keeps the ids of prompts it answered (so a replay never runs twice).
+    data_dir: Path | None = None
 
 
 class ModelSettings(_Settings):

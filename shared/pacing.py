@@ -137,3 +137,18 @@ class LatestValueSender(Generic[T]):
             return 0.0  # the first update shows the user something as soon as possible
         interval = budget.reset_in_s / spare
         return max(0.0, self._last_send + interval - time.monotonic())
+
+
+def spacing_delay(budget: Budget | None, last_send: float | None, now: float, *, reserve: int = 0) -> float:
+    """Seconds to wait before the next request so the bucket's remaining requests spread over its window.
+
+    None (no headers seen yet) or a first send: no wait. An empty bucket: wait for its reset.
+    """
+    if budget is None:
+        return 0.0
+    spare = budget.remaining - reserve
+    if spare <= 0:
+        return max(budget.reset_in_s, 0.01)
+    if last_send is None:
+        return 0.0
+    return max(0.0, last_send + budget.reset_in_s / spare - now)

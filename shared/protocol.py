@@ -14,13 +14,17 @@ Flow of one request (server-bot "S", client-bot "C"):
     C -> S  FAILED  {request_id, code}                    (the request could not be served)
     C -> S  HEARTBEAT {model, queue_depth, ...}           (every few seconds, on the control stream)
     S -> C  REBOOT  {}                                    (an admin asked: finish the jobs, then restart)
+
+On Discord these travel multiplexed: each post carries one BATCH envelope (kind SERVER_BATCH or
+CLIENT_BATCH, on the control stream) holding every message that was pending for that direction, each
+with its own session id (`shared/relay_outbox.py`). A lone message may still travel as its own envelope.
 """
 
 from __future__ import annotations
 
 import uuid
 from enum import IntEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,11 +38,13 @@ class Kind(IntEnum):
     PROMPT = 1
     CANCEL = 2
     REBOOT = 3
+    SERVER_BATCH = 15
     ACCEPTED = 16
     DELTA = 17
     DONE = 18
     FAILED = 19
     HEARTBEAT = 20
+    CLIENT_BATCH = 31
 
 
 class ProtocolError(Exception):
@@ -77,6 +83,8 @@ class Reboot(_Payload):
 class Accepted(_Payload):
     request_id: str
     queue_position: int = Field(ge=0)
+    # The host's estimate of the wait before generation starts (0: unknown or none).
+    eta_s: float = Field(default=0.0, ge=0)
 
 
 class Delta(_Payload):
@@ -114,9 +122,31 @@ class Heartbeat(_Payload):
     queue_depth: int = Field(ge=0)
     tokens_per_s: float = Field(ge=0)
     uptime_s: float = Field(ge=0)
+    # Capacity (protocol v2; defaults keep v1 heartbeats valid): generation slots, how many are free,
+    # and the request ids the host holds, running first then queued in order. The server-bot routes by
+    # these and never re-sends a request a live host reports holding.
+    slots: int = Field(default=1, ge=1)
+    free_slots: int = Field(default=0, ge=0)
+    running: list[str] = Field(default_factory=list, max_length=4096)
+    queued: list[str] = Field(default_factory=list, max_length=4096)
+    mean_reply_s: float = Field(default=0.0, ge=0)
+
+
+class BatchItem(_Payload):
+    """One message inside a BATCH: its session, kind and JSON payload (validated against the kind)."""
+
+    session_id: uuid.UUID
+    kind: int
+    payload: dict[str, Any]
+
+
+class Batch(_Payload):
+    items: list[BatchItem] = Field(max_length=10_000)
 
 
 Payload = Prompt | Cancel | Reboot | Accepted | Delta | Done | Failed | Heartbeat
+ToClient = Prompt | Cancel | Reboot
+ToServer = Accepted | Delta | Done | Failed | Heartbeat
 
 PAYLOAD_TYPES: dict[Kind, type[Payload]] = {
     Kind.PROMPT: Prompt,
@@ -128,7 +158,49 @@ PAYLOAD_TYPES: dict[Kind, type[Payload]] = {
     Kind.FAILED: Failed,
     Kind.HEARTBEAT: Heartbeat,
 }
+_BATCH_KINDS = frozenset({Kind.SERVER_BATCH, Kind.CLIENT_BATCH})
 KIND_OF: dict[type[Payload], Kind] = {cls: kind for kind, cls in PAYLOAD_TYPES.items()}
+
+
+def batch_item(session_id: uuid.UUID, payload: Payload) -> BatchItem:
+    """One message ready for a BATCH."""
+    return BatchItem(
+        session_id=session_id, kind=KIND_OF[type(payload)], payload=payload.model_dump(mode="json")
+    )
+
+
+def encode_batch(items: list[BatchItem]) -> bytes:
+    return Batch(items=items).model_dump_json().encode()
+
+
+def decode_batch(kind: int, data: bytes) -> list[tuple[uuid.UUID, Payload]]:
+    """The messages in an authenticated envelope: a BATCH's items, or the one message of a plain kind."""
+    if kind not in _BATCH_KINDS:
+        raise ProtocolError(f"kind {kind} is not a batch")
+    try:
+        batch = Batch.model_validate_json(data)
+    except ValidationError:
+        raise ProtocolError("malformed Batch payload") from None
+    out: list[tuple[uuid.UUID, Payload]] = []
+    for item in batch.items:
+        if item.kind in _BATCH_KINDS:
+            raise ProtocolError("a batch cannot nest a batch")
+        try:
+            cls = PAYLOAD_TYPES[Kind(item.kind)]
+        except ValueError:
+            raise ProtocolError(f"unknown message kind {item.kind} in a batch") from None
+        try:
+            out.append((item.session_id, cls.model_validate(item.payload)))
+        except ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors(include_input=False)})
+            raise ProtocolError(
+                f"malformed {cls.__name__} in a batch (fields: {', '.join(fields)})"
+            ) from None
+    return out
+
+
+def is_batch(kind: int) -> bool:
+    return kind in _BATCH_KINDS
 
 
 def encode(payload: Payload) -> tuple[Kind, bytes]:

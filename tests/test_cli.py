@@ -120,3 +120,14 @@ def test_other_commands_refuse_unknown_options() -> None:
     with pytest.raises(SystemExit) as exited:
         main(["keygen", "--once"])
     assert exited.value.code == 2
+
+
+def test_hostkey_prints_the_documented_host_key_and_never_echoes_a_bad_master(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAYLOAD_ENCRYPTION_KEY", bytes(range(32)).hex())
+    code, out, _ = _run(capsys, "hostkey", "1234567890123456789")
+    assert (code, out) == (0, "71ca931f6d0435f5ba767360cb9a9e888d294857c837048aa40cde13c2aba948\n")
+    monkeypatch.setenv("PAYLOAD_ENCRYPTION_KEY", "secret-ish-text")
+    code, out, err = _run(capsys, "hostkey", "1")
+    assert code == 2 and out == "" and "PAYLOAD_ENCRYPTION_KEY" in err and "secret-ish" not in err

@@ -23,6 +23,8 @@ class EngineStats:
     running: int
     tokens_per_s: float | None  # over the recent window; None before any token was generated
     recent: tuple[ThroughputSample, ...]
+    # Generations the engine runs at once (the relay's heartbeat announces it for routing).
+    slots: int = 1
 
 
 class ThroughputWindow:

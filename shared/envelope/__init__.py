@@ -36,7 +36,7 @@ from shared.envelope.errors import (
     UnsupportedVersion,
 )
 from shared.envelope.header import MAX_ENVELOPE_BYTES, OVERHEAD_BYTES, Direction
-from shared.envelope.keys import KeyRing, generate_key_hex, key_id_of
+from shared.envelope.keys import KeyRing, derive_host_key, generate_key_hex, key_id_of, parse_hex_key
 from shared.envelope.replay import DEFAULT_FRESHNESS_WINDOW_S, ReplayGuard, SequenceClock
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "UnknownKey",
     "UnsupportedVersion",
     "check_attachment_size",
+    "derive_host_key",
     "encode_text",
     "from_attachment",
     "from_content",
@@ -75,6 +76,7 @@ __all__ = [
     "key_id_of",
     "looks_like_envelope",
     "open_envelope",
+    "parse_hex_key",
     "seal_envelope",
     "to_discord",
 ]

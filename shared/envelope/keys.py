@@ -8,6 +8,7 @@ revealing anything usable about the key itself.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -113,3 +114,19 @@ class KeyRing:
         if master is None:
             raise UnknownKey(f"no key with id {key_id.hex()} in this ring")
         return self._cache.get(master, key_id, direction, session_id)
+
+
+HOST_KEY_LABEL = b"meatlizard/host-key/v1"
+
+
+def derive_host_key(master: bytes, host_id: int) -> bytes:
+    """The relay key of one GPU host: HKDF-SHA256(master, info = label ‖ host_id as u64 big-endian).
+
+    The server-bot holds the master key and derives every host's key; each client-bot is configured with
+    only its own derived key, so it can neither read nor forge another host's envelopes.
+    """
+    _check_key(master, "the master key")
+    if not 0 <= host_id < 1 << 64:
+        raise InvalidKey("a host id is a Discord user id (0..2^64-1)")
+    prk = hmac.new(bytes(32), master, hashlib.sha256).digest()
+    return hmac.new(prk, HOST_KEY_LABEL + host_id.to_bytes(8, "big") + b"\x01", hashlib.sha256).digest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from shared import protocol
@@ -29,7 +31,7 @@ def test_payload_round_trips_through_its_kind(payload: protocol.Payload) -> None
 
 
 def test_server_and_client_kinds_do_not_overlap() -> None:
-    to_client = {protocol.Kind.PROMPT, protocol.Kind.CANCEL, protocol.Kind.REBOOT}
+    to_client = {protocol.Kind.PROMPT, protocol.Kind.CANCEL, protocol.Kind.REBOOT, protocol.Kind.SERVER_BATCH}
     assert all(kind < 16 for kind in to_client)
     assert all(kind >= 16 for kind in set(protocol.Kind) - to_client)
 
@@ -57,3 +59,39 @@ def test_payload_of_the_wrong_kind_is_a_protocol_error_without_its_text() -> Non
 def test_garbage_payload_is_a_protocol_error(data: bytes) -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.decode(protocol.Kind.PROMPT, data)
+
+
+def test_a_batch_carries_messages_of_several_sessions_and_kinds() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    items = [
+        protocol.batch_item(first, protocol.Delta(request_id="a", offset=0, text="hi")),
+        protocol.batch_item(second, protocol.Done(request_id="b", text="ok", finish_reason="stop")),
+        protocol.batch_item(
+            protocol.CONTROL_SESSION, protocol.Heartbeat(model="m", queue_depth=0, tokens_per_s=1, uptime_s=2)
+        ),
+    ]
+    decoded = protocol.decode_batch(protocol.Kind.CLIENT_BATCH, protocol.encode_batch(items))
+    assert [session for session, _ in decoded] == [first, second, protocol.CONTROL_SESSION]
+    assert decoded[0][1] == protocol.Delta(request_id="a", offset=0, text="hi")
+    assert isinstance(decoded[2][1], protocol.Heartbeat)
+
+
+def test_a_batch_item_that_does_not_match_its_kind_is_a_protocol_error() -> None:
+    bad = protocol.BatchItem(session_id=uuid.uuid4(), kind=protocol.Kind.DELTA, payload={"nope": 1})
+    with pytest.raises(protocol.ProtocolError, match="Delta"):
+        protocol.decode_batch(protocol.Kind.CLIENT_BATCH, protocol.encode_batch([bad]))
+
+
+def test_a_batch_cannot_nest_a_batch() -> None:
+    nested = protocol.BatchItem(
+        session_id=uuid.uuid4(), kind=protocol.Kind.CLIENT_BATCH, payload={"items": []}
+    )
+    with pytest.raises(protocol.ProtocolError, match="nest"):
+        protocol.decode_batch(protocol.Kind.CLIENT_BATCH, protocol.encode_batch([nested]))
+
+
+def test_v1_heartbeats_stay_valid_with_capacity_defaults() -> None:
+    beat = protocol.Heartbeat.model_validate_json(
+        b'{"model":"m","queue_depth":1,"tokens_per_s":2,"uptime_s":3}'
+    )
+    assert (beat.slots, beat.free_slots, beat.running, beat.queued) == (1, 0, [], [])

@@ -1,0 +1,303 @@
+"""One direction of the relay as a multiplexed outbox: every pending message leaves in one post.
+
+Discord allows a bot about five posts per five seconds in a channel. Posting each prompt and each reply
+delta on its own therefore caps the relay at a handful of conversations. Instead each sender keeps an
+outbox: messages accumulate while a post is in flight or the rate-limit bucket asks us to wait, and the
+next post carries all of them as one BATCH envelope. Coalescing makes the load independent of the number
+of conversations: a request's deltas that were not sent yet merge into one (the newest text wins), a
+final answer drops the request's unsent deltas (it carries the full text), and a heartbeat replaces an
+unsent older one.
+
+`OutboxQueue` is the pure coalescing part (tested without time); `Outbox` adds the paced sender task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from shared import protocol
+from shared.log import get_logger
+from shared.pacing import Budget, spacing_delay
+
+log = get_logger(__name__)
+
+# A batch's JSON is kept under this size; what does not fit waits for the next post. Discord accepts far
+# larger attachments, but small posts keep every conversation moving.
+DEFAULT_MAX_BATCH_BYTES = 256 * 1024
+RETRY_AFTER_FAILURE_S = 1.0
+
+
+@dataclass(slots=True)
+class _Entry:
+    session_id: uuid.UUID
+    payload: protocol.Payload
+
+
+def _request_id(payload: protocol.Payload) -> str | None:
+    match payload:
+        case protocol.Delta() | protocol.Done() | protocol.Failed() | protocol.Accepted():
+            return payload.request_id
+        case protocol.Prompt() | protocol.Cancel():
+            return payload.request_id
+        case _:
+            return None
+
+
+class OutboxQueue:
+    """Pending messages in sending order, coalesced as they arrive."""
+
+    def __init__(self) -> None:
+        self._entries: list[_Entry | None] = []
+        self._delta_at: dict[str, int] = {}  # request id -> index of its unsent delta
+        self._heartbeat_at: int | None = None
+        self.superseded = 0  # messages merged away before they were sent (for the benchmark)
+
+    def __len__(self) -> int:
+        return sum(entry is not None for entry in self._entries)
+
+    def put(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
+        request_id = _request_id(payload)
+        if isinstance(payload, protocol.Delta):
+            assert request_id is not None
+            index = self._delta_at.get(request_id)
+            if index is not None:
+                older = self._entries[index]
+                assert older is not None and isinstance(older.payload, protocol.Delta)
+                self._entries[index] = _Entry(session_id, _merge(older.payload, payload))
+                self.superseded += 1
+                return
+            self._delta_at[request_id] = len(self._entries)
+        elif isinstance(payload, protocol.Done | protocol.Failed) and request_id is not None:
+            index = self._delta_at.pop(request_id, None)
+            if index is not None:
+                self._entries[index] = None
+                self.superseded += 1
+        elif isinstance(payload, protocol.Heartbeat):
+            if self._heartbeat_at is not None:
+                self._entries[self._heartbeat_at] = None
+                self.superseded += 1
+            self._heartbeat_at = len(self._entries)
+        self._entries.append(_Entry(session_id, payload))
+
+    def take(self, max_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> list[protocol.BatchItem]:
+        """Remove and return the oldest pending messages whose JSON fits in about `max_bytes`."""
+        items: list[protocol.BatchItem] = []
+        size = 0
+        taken = 0
+        for entry in self._entries:
+            if entry is not None:
+                item = protocol.batch_item(entry.session_id, entry.payload)
+                item_size = len(item.model_dump_json())
+                if items and size + item_size > max_bytes:
+                    break
+                items.append(item)
+                size += item_size
+            taken += 1
+        self._entries = self._entries[taken:]
+        self._reindex()
+        return items
+
+    def _reindex(self) -> None:
+        self._delta_at.clear()
+        self._heartbeat_at = None
+        for index, entry in enumerate(self._entries):
+            if entry is None:
+                continue
+            if isinstance(entry.payload, protocol.Delta):
+                self._delta_at[entry.payload.request_id] = index
+            elif isinstance(entry.payload, protocol.Heartbeat):
+                self._heartbeat_at = index
+
+    def requeue(self, items: list[protocol.BatchItem]) -> None:
+        """Put back a batch whose post failed, ahead of anything newer."""
+        newer = self._entries
+        self._entries = []
+        for item in items:
+            payload = protocol.PAYLOAD_TYPES[protocol.Kind(item.kind)].model_validate(item.payload)
+            self._entries.append(_Entry(item.session_id, payload))
+        self._reindex()
+        for entry in newer:
+            if entry is not None:
+                self.put(entry.session_id, entry.payload)
+
+
+def _merge(older: protocol.Delta, newer: protocol.Delta) -> protocol.Delta:
+    """One delta covering both: the newer text wins from its offset on."""
+    if newer.offset <= older.offset:
+        return newer
+    cut = newer.offset - older.offset
+    return protocol.Delta(
+        request_id=older.request_id, offset=older.offset, text=older.text[:cut] + newer.text
+    )
+
+
+Part = tuple[int, bytes]  # (host id, sealed envelope): one host's share of a post
+PostParts = Callable[[list[Part]], Awaitable[None]]
+Seal = Callable[[list[protocol.BatchItem]], Part]
+Sleep = Callable[[float], Awaitable[None]]
+MAX_PARTS_PER_POST = 10  # Discord's attachments per message
+
+
+class ChannelSender:
+    """One bot's posts in one channel: every outbox's pending batch leaves in the same post.
+
+    The server-bot has one outbox per host (each sealed under that host's key) but one rate-limit
+    bucket per channel. Rather than splitting the bucket between hosts, each post carries one sealed
+    part per host with something pending (attachments `envelope-<host id>.bin`), so every host's
+    prompts leave at the full rate. A failed post puts every part's messages back and retries.
+    """
+
+    def __init__(
+        self,
+        post: PostParts,
+        budget: Callable[[], Budget | None],
+        *,
+        name: str,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._post = post
+        self._budget = budget
+        self._name = name
+        self._clock = clock
+        self._sleep = sleep
+        self._outboxes: list[Outbox] = []
+        self._next = 0  # round-robin start, when more than MAX_PARTS_PER_POST outboxes wait
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_post: float | None = None
+        self.posts = 0
+        self.failures = 0
+
+    def register(self, outbox: Outbox) -> None:
+        self._outboxes.append(outbox)
+
+    def unregister(self, outbox: Outbox) -> None:
+        if outbox in self._outboxes:
+            self._outboxes.remove(outbox)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"relay-sender:{self._name}")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def _waiting(self) -> list[Outbox]:
+        waiting = [outbox for outbox in self._outboxes if len(outbox.queue)]
+        if len(waiting) <= MAX_PARTS_PER_POST:
+            return waiting
+        start = self._next % len(waiting)
+        self._next += MAX_PARTS_PER_POST
+        return (waiting[start:] + waiting[:start])[:MAX_PARTS_PER_POST]
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while waiting := self._waiting():
+                delay = spacing_delay(self._budget(), self._last_post, self._clock())
+                if delay > 0:
+                    await self._sleep(delay)  # messages keep accumulating meanwhile
+                    continue
+                await self._send(waiting)
+            for outbox in self._outboxes:
+                outbox.settle()
+
+    async def _send(self, outboxes: list[Outbox]) -> None:
+        taken = [(outbox, outbox.queue.take(outbox.max_batch_bytes)) for outbox in outboxes]
+        taken = [(outbox, items) for outbox, items in taken if items]
+        if not taken:
+            return
+        self._last_post = self._clock()
+        try:
+            # Sealed here, at posting time: a receiver refuses a seq older than one it already accepted.
+            await self._post([outbox.seal(items) for outbox, items in taken])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Nothing is lost: each batch goes back to the front of its queue and is tried again.
+            self.failures += 1
+            log.warning("relay post from %s failed; retrying", self._name, exc_info=True)
+            for outbox, items in taken:
+                outbox.queue.requeue(items)
+            await self._sleep(RETRY_AFTER_FAILURE_S)
+            return
+        self.posts += 1
+        for outbox, _ in taken:
+            outbox.posts += 1
+            outbox.settle()
+
+
+class Outbox:
+    """One link's pending messages; its `ChannelSender` decides when they leave.
+
+    `seal` turns a batch into this link's sealed part. Without a sender given, the outbox gets its own
+    (`post` and `budget` are then required): a client-bot has exactly one outbox in the channel.
+    """
+
+    def __init__(
+        self,
+        seal: Seal,
+        *,
+        name: str,
+        sender: ChannelSender | None = None,
+        post: PostParts | None = None,
+        budget: Callable[[], Budget | None] | None = None,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if sender is None:
+            if post is None or budget is None:
+                raise ValueError("an outbox without a shared sender needs `post` and `budget`")
+            sender = ChannelSender(post, budget, name=name, clock=clock, sleep=sleep)
+            self._own_sender = True
+        else:
+            self._own_sender = False
+        self.queue = OutboxQueue()
+        self.seal = seal
+        self.max_batch_bytes = max_batch_bytes
+        self._name = name
+        self._sender = sender
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.posts = 0
+        sender.register(self)
+
+    @property
+    def sender(self) -> ChannelSender:
+        return self._sender
+
+    def put(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
+        self.queue.put(session_id, payload)
+        self._idle.clear()
+        self._sender.wake()
+
+    def settle(self) -> None:
+        if not len(self.queue):
+            self._idle.set()
+
+    async def drained(self) -> None:
+        """Wait until everything put so far has been posted (or given up on at close)."""
+        await self._idle.wait()
+
+    async def aclose(self, *, flush_within_s: float = 0.0) -> None:
+        """Stop, first giving pending messages up to `flush_within_s` to leave."""
+        if flush_within_s > 0 and len(self.queue):
+            try:
+                await asyncio.wait_for(self.drained(), flush_within_s)
+            except TimeoutError:
+                log.warning("outbox %s closed with %d messages unsent", self._name, len(self.queue))
+        self._sender.unregister(self)
+        if self._own_sender:
+            await self._sender.aclose()
+        self._idle.set()

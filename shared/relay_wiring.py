@@ -1,0 +1,108 @@
+"""The relay built once for both bots: key rings, envelope channels and links from the settings.
+
+The server-bot gets one `RelayLink` per GPU host, all in the one relay channel: each host's link trusts
+only that host's Discord user and holds only that host's key, with its own replay state. The client-bot
+gets one link to the server-bot. Single-host deployments keep using the master key on both sides; with
+several hosts (or `RELAY_PER_HOST_KEYS`), each host's key is derived from the master key by host id.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import discord
+
+from shared import envelope
+from shared.config import RelaySettings
+from shared.relay_link import RelayLink, channel_budget, post_parts
+from shared.relay_outbox import ChannelSender
+
+
+class HubLike(Protocol):
+    def attach(self, link: RelayLink) -> None: ...
+
+
+def host_key_hex(master_hex: str, host_id: int) -> str:
+    """The key to configure as PAYLOAD_ENCRYPTION_KEY on the client-bot whose user id is `host_id`."""
+    return envelope.derive_host_key(envelope.parse_hex_key(master_hex, what="the master key"), host_id).hex()
+
+
+def per_host_keys(relay: RelaySettings, host_ids: list[int]) -> bool:
+    return relay.relay_per_host_keys or len(host_ids) > 1
+
+
+def host_keyring(relay: RelaySettings, host_id: int, *, derive: bool) -> envelope.KeyRing:
+    """The ring the server-bot uses for one host: master keys as they are, or derived for that host."""
+    primary = relay.payload_encryption_key.get_secret_value()
+    previous = relay.previous_keys()
+    if not derive:
+        return envelope.KeyRing.from_hex(primary, previous)
+    return envelope.KeyRing.from_hex(
+        host_key_hex(primary, host_id), [host_key_hex(key, host_id) for key in previous]
+    )
+
+
+def _link(
+    channel: discord.TextChannel,
+    relay: RelaySettings,
+    keyring: envelope.KeyRing,
+    direction: envelope.Direction,
+    *,
+    peer_id: int,
+    host_id: int,
+    sender: ChannelSender | None = None,
+) -> RelayLink:
+    return RelayLink(
+        channel,
+        envelope.EnvelopeChannel(
+            keyring,
+            local_direction=direction,
+            freshness_window_s=relay.relay_freshness_window_s,
+            max_envelope_bytes=relay.relay_max_envelope_bytes,
+        ),
+        peer_id=peer_id,
+        max_envelope_bytes=relay.relay_max_envelope_bytes,
+        host_id=host_id,
+        sender=sender,
+    )
+
+
+def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]) -> list[RelayLink]:
+    """One link per host for the server-bot, in `host_ids` order."""
+    derive = per_host_keys(relay, host_ids)
+    # One sender for the channel: every host's pending batch leaves in the same post.
+    sender = ChannelSender(
+        lambda parts: post_parts(channel, parts), lambda: channel_budget(channel), name=f"{channel.id}"
+    )
+    return [
+        _link(
+            channel,
+            relay,
+            host_keyring(relay, host_id, derive=derive),
+            envelope.Direction.SERVER_TO_CLIENT,
+            peer_id=host_id,
+            host_id=host_id,
+            sender=sender,
+        )
+        for host_id in host_ids
+    ]
+
+
+def client_link(
+    channel: discord.TextChannel, relay: RelaySettings, server_bot_id: int, own_id: int
+) -> RelayLink:
+    """The client-bot's link: its configured key (the master key, or its own derived host key)."""
+    keyring = envelope.KeyRing.from_hex(
+        relay.payload_encryption_key.get_secret_value(), relay.previous_keys()
+    )
+    return _link(
+        channel, relay, keyring, envelope.Direction.CLIENT_TO_SERVER, peer_id=server_bot_id, host_id=own_id
+    )
+
+
+async def attach_server_relay(
+    hub: HubLike, channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]
+) -> None:
+    """Attach one link per host to the hub (the channel already lets every host in)."""
+    for link in server_links(channel, relay, host_ids):
+        hub.attach(link)

@@ -1,0 +1,73 @@
+"""Relay wiring without Discord: per-host keys keep hosts apart; a malformed host list stops start-up."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared import envelope
+from shared.config import ConfigError, RelaySettings, load_all
+from shared.relay_wiring import host_key_hex, host_keyring, per_host_keys
+
+MASTER = envelope.generate_key_hex()
+SESSION = uuid.uuid4()
+
+
+def settings(**fields: object) -> RelaySettings:
+    return RelaySettings(payload_encryption_key=MASTER, **fields)  # type: ignore[arg-type]
+
+
+def test_each_host_opens_only_what_was_sealed_for_it() -> None:
+    relay = settings(relay_host_ids="22,33")
+    assert per_host_keys(relay, relay.host_ids(11))
+    server_to_22 = envelope.EnvelopeChannel(
+        host_keyring(relay, 22, derive=True), envelope.Direction.SERVER_TO_CLIENT
+    )
+    host_22 = envelope.EnvelopeChannel(
+        envelope.KeyRing.from_hex(host_key_hex(MASTER, 22)), envelope.Direction.CLIENT_TO_SERVER
+    )
+    host_33 = envelope.EnvelopeChannel(
+        envelope.KeyRing.from_hex(host_key_hex(MASTER, 33)), envelope.Direction.CLIENT_TO_SERVER
+    )
+    sealed = server_to_22.seal(SESSION, 1, b"for 22")
+    assert host_22.open(sealed).payload == b"for 22"
+    with pytest.raises(envelope.UnknownKey):
+        host_33.open(sealed)
+
+
+def test_a_host_cannot_seal_what_the_server_opens_as_another_host() -> None:
+    relay = settings(relay_host_ids="22")
+    from_33 = envelope.EnvelopeChannel(
+        envelope.KeyRing.from_hex(host_key_hex(MASTER, 33)), envelope.Direction.CLIENT_TO_SERVER
+    )
+    server_from_22 = envelope.EnvelopeChannel(
+        host_keyring(relay, 22, derive=True), envelope.Direction.SERVER_TO_CLIENT
+    )
+    with pytest.raises(envelope.UnknownKey):
+        server_from_22.open(from_33.seal(SESSION, 16, b"forged"))
+
+
+def test_rotation_per_host_opens_with_the_previous_master_derived_key() -> None:
+    old = envelope.generate_key_hex()
+    relay = settings(relay_host_ids="22", payload_encryption_previous_keys=old)
+    host_on_old_key = envelope.EnvelopeChannel(
+        envelope.KeyRing.from_hex(host_key_hex(old, 22)), envelope.Direction.CLIENT_TO_SERVER
+    )
+    server = envelope.EnvelopeChannel(
+        host_keyring(relay, 22, derive=True), envelope.Direction.SERVER_TO_CLIENT
+    )
+    assert server.open(host_on_old_key.seal(SESSION, 16, b"still fine")).payload == b"still fine"
+
+
+def test_a_single_host_keeps_the_master_key() -> None:
+    relay = settings()
+    assert not per_host_keys(relay, relay.host_ids(11))
+    assert host_keyring(relay, 11, derive=False).key_ids == (envelope.key_id_of(bytes.fromhex(MASTER)),)
+
+
+def test_a_malformed_host_list_stops_start_up_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYLOAD_ENCRYPTION_KEY", MASTER)
+    monkeypatch.setenv("RELAY_HOST_IDS", "123,not-an-id")
+    with pytest.raises(ConfigError, match="RELAY_HOST_IDS"):
+        load_all(RelaySettings)
