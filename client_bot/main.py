@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 from client_bot.bot import ClientBot
-from client_bot.engine import Engine, EngineConfig, LlamaEngine
+from client_bot.engine import Engine, EngineConfig, FakeEngine, LlamaEngine
 from shared import discord_endpoints
 from shared.config import (
     ClientBotSettings,
@@ -59,5 +59,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"client-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    assert isinstance(model, ModelSettings)
-    asyncio.run(run(discord_settings, relay, client, llama_engine(model)))  # type: ignore[arg-type]
+    assert isinstance(model, ModelSettings) and isinstance(client, ClientBotSettings)
+    delay = client.fake_engine_token_delay_s
+    engine = llama_engine(model) if delay is None else FakeEngine(token_delay_s=delay)
+    asyncio.run(run(discord_settings, relay, client, engine))  # type: ignore[arg-type]
