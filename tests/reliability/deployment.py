@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from devcord.testing import Driver, demo_scenario
+from devcord.testing import Driver, DriverError, demo_scenario
 from tests.reliability.history import Report, check_history
 from tests.reliability.processes import Backends, ManagedProcess
 
@@ -50,6 +50,7 @@ class Options:
     prompt_rate_global: str = "100000/minute"
     backends: Backends | None = None  # None: SQLite, in-process limits, a local folder
     object_store_dir: Path | None = None
+    use_s3: bool = True  # with backends: transcripts in SeaweedFS (False: the local folder store)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,6 +68,8 @@ class Deployment:
         self.health_ports = {"server-bot": free_port(), "client-bot": free_port()}
         self.bot_ids: dict[str, int] = {}
         self.s3_bucket: str | None = None
+        # Channels copied before their chat was ended (an ended chat's channel is deleted).
+        self.snapshots: dict[int, list[dict[str, Any]]] = {}
 
     @classmethod
     async def up(cls, workdir: Path, options: Options) -> Deployment:
@@ -150,10 +153,11 @@ class Deployment:
             b = o.backends
             b.redis.start()
             b.redis.flush()
+            env |= {"DATABASE_URL": b.postgres.new_database_url(), "REDIS_URL": b.redis.url}
+        if o.backends is not None and o.use_s3:
+            b = o.backends
             self.s3_bucket = b.s3.new_bucket()
             env |= {
-                "DATABASE_URL": b.postgres.new_database_url(),
-                "REDIS_URL": b.redis.url,
                 "S3_ENDPOINT_URL": b.s3.server.endpoint_url,
                 "S3_BUCKET": self.s3_bucket,
                 "AWS_ACCESS_KEY_ID": b.s3.server.access_key,
@@ -187,7 +191,10 @@ class Deployment:
     async def health(self, name: str) -> tuple[int, Any]:
         url = f"http://127.0.0.1:{self.health_ports[name]}/health"
         try:
-            async with aiohttp.ClientSession() as session, session.get(url, timeout=3) as resp:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp,
+            ):
                 return resp.status, await resp.json(content_type=None)
         except (aiohttp.ClientError, OSError, TimeoutError):
             return 0, None
@@ -239,7 +246,16 @@ class Deployment:
         return records
 
     async def channels(self, channel_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-        return {cid: await self.driver.messages(cid, include_deleted=True) for cid in channel_ids}
+        out = {}
+        for cid in channel_ids:
+            try:
+                out[cid] = await self.driver.messages(cid, include_deleted=True)
+            except DriverError:
+                out[cid] = self.snapshots.get(cid, [])
+        return out
 
     async def check(self, channel_ids: list[int]) -> Report:
-        return check_history(await self.channels(channel_ids), self.bot_ids.values(), self.audit())
+        return self.check_channels(await self.channels(channel_ids))
+
+    def check_channels(self, channels: dict[int, list[dict[str, Any]]]) -> Report:
+        return check_history(channels, self.bot_ids.values(), self.audit())
