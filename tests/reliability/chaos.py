@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -65,7 +66,8 @@ async def run_scenario(fault: Fault, workdir: Path, backends: Backends | None) -
             observed, fault_ok = await asyncio.wait_for(fault.inject(stage), fault.fault_timeout_s)
         except TimeoutError:
             observed, fault_ok = "fault step timed out", False
-        done, pending = await asyncio.wait(talks, timeout=fault.turns * fault.turn_timeout_s)
+        # Bounded: a dead chat must cost one scenario a minute, not the whole run an hour.
+        done, pending = await asyncio.wait(talks, timeout=fault.settle_s)
         for task in pending:
             task.cancel()
         for task in done:
@@ -178,7 +180,12 @@ async def run(names: Sequence[str], root: Path) -> list[Result]:
     return results
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # so every `finally` stops the processes and backends it started
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(prog="chaos", description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list scenarios and what each expects")

@@ -75,6 +75,7 @@ class Fault:
     words: int = 12
     turn_timeout_s: float = 60
     fault_timeout_s: float = 150
+    settle_s: float = 60  # after the fault step, how long the conversations may take to finish
     backends: bool = True
     check_transcripts: bool = True
     prepare: Callable[[Path, Options], None] | None = None
@@ -276,6 +277,7 @@ FAULTS: list[Fault] = [
         turns=2,
         turn_timeout_s=150,
         fault_timeout_s=200,
+        settle_s=90,
     ),
     Fault(
         "gateway-drop",
