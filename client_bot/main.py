@@ -7,7 +7,7 @@ import sys
 
 from client_bot.bot import ClientBot
 from client_bot.engine import Engine, EngineConfig, FakeEngine, LlamaEngine
-from shared import discord_endpoints
+from shared import discord_endpoints, metrics
 from shared.config import (
     ClientBotSettings,
     ConfigError,
@@ -41,6 +41,7 @@ async def run(
     engine: Engine,
 ) -> None:
     discord_endpoints.apply(discord_settings)
+    metrics.track_engine(lambda: engine.queue_depth, lambda: engine.stats().tokens_per_s)
     async with ClientBot(discord_settings, relay, engine) as bot:
         health = health_server(bot, client.health_host, client.health_port)
         await health.start()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import discord
 from discord.http import Route
 
-from shared import envelope, protocol
+from shared import envelope, metrics, protocol
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
 
@@ -98,8 +98,10 @@ class RelayLink:
             return await self.receive(message)
         except ForeignMessage as exc:
             log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
+            metrics.envelope_refused("unpaired_author")
         except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
             log.warning("rejected a relay envelope: %s", type(exc).__name__)
+            metrics.envelope_refused(type(exc).__name__)
         return None
 
     async def receive(self, message: discord.Message) -> Received:

@@ -30,7 +30,7 @@ from server_bot.exts.safety import enforce_moderation, would_block
 from server_bot.metrics_chart import REQUEST
 from server_bot.relay import Expired, Offline
 from server_bot.reply_writer import NO_PINGS, ReplyWriter
-from shared import protocol
+from shared import metrics, protocol
 from shared.audit import exception_code
 from shared.log import get_logger
 from shared.mentions import neutralise_mentions
@@ -277,6 +277,7 @@ class Chat(commands.Cog):
 
     async def _record_request(self, done: protocol.Done) -> None:
         generation_s = done.total_ms / 1000
+        metrics.reply_finished(done.finish_reason, generation_s, done.completion_tokens)
         await self.ctx.repo.add_metric_sample(
             REQUEST,
             tokens=done.completion_tokens,
