@@ -40,6 +40,7 @@ class Figures:
     rss_before: dict[str, float | None]
     rss_after: dict[str, float | None]
     seconds: float
+    asked: int = 0
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -51,7 +52,14 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 async def run_load(
-    label: str, people: int, turns: int, options: Options, workdir: Path, join_batch: int = 10
+    label: str,
+    people: int,
+    turns: int,
+    options: Options,
+    workdir: Path,
+    *,
+    max_s: float,
+    join_batch: int = 10,
 ) -> Figures:
     started = time.monotonic()
     deployment = await Deployment.up(workdir, options)
@@ -65,7 +73,9 @@ async def run_load(
             await asyncio.gather(*(p.join() for p in crowd[i : i + join_batch]))
         before_429 = await deployment.driver.served_429()
         per_turn_s = 60.0 if options.token_delay_s is not None else 600.0
-        await asyncio.gather(*(p.converse(turns, within_s=per_turn_s) for p in crowd))
+        stop_at = time.monotonic() + max_s  # no new turn after this; the ones asked may still finish
+        talks = [p.converse(turns, within_s=per_turn_s, stop_at=stop_at) for p in crowd]
+        await asyncio.gather(*talks)
         await asyncio.sleep(1.0)
         served = await deployment.driver.served_429() - before_429
         rss_after = {n: deployment.processes[n].rss_mb() for n in ("server-bot", "client-bot")}
@@ -82,6 +92,7 @@ async def run_load(
         rss_before,
         rss_after,
         time.monotonic() - started,
+        len(turns_done),
     )
 
 
@@ -95,7 +106,7 @@ def _mb(value: float | None) -> str:
 
 def print_figures(figures: Figures) -> None:
     r = figures.report
-    print(f"== {figures.label} ({figures.seconds:.0f} s wall)")
+    print(f"== {figures.label} ({figures.seconds:.0f} s wall, {figures.asked} prompts asked)")
     print(f"   {r.summary()}")
     print(
         f"   first visible text p50 {_s(percentile(figures.first_text, 50))} "
@@ -131,6 +142,7 @@ async def main_async(args: argparse.Namespace) -> int:
             args.turns,
             fake,
             root / "fake",
+            max_s=args.max_minutes * 60,
         )
         print_figures(figures)
         ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
@@ -142,6 +154,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 args.real_turns,
                 real,
                 root / "real",
+                max_s=args.max_minutes * 60,
             )
             print_figures(figures)
             ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
@@ -159,6 +172,9 @@ def main() -> None:
     parser.add_argument("--real-model", action="store_true", help="also run the SmolLM2 part")
     parser.add_argument("--real-people", type=int, default=20)
     parser.add_argument("--real-turns", type=int, default=3)
+    parser.add_argument(
+        "--max-minutes", type=float, default=15, help="no new turn after this (a slow relay cannot hang it)"
+    )
     parser.add_argument("--embedded", action="store_true", help="SQLite, in-process limits, local folder")
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))
 

@@ -92,9 +92,20 @@ class Person:
                 if event["t"] in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
                     self._see(event["d"], now)
 
-    async def converse(self, turns: int, *, first: int = 1, within_s: float = 60, words: int = 12) -> None:
-        """Turns one after another, each waiting for its answer (as a person does)."""
+    async def converse(
+        self,
+        turns: int,
+        *,
+        first: int = 1,
+        within_s: float = 60,
+        words: int = 12,
+        stop_at: float | None = None,
+    ) -> None:
+        """Turns one after another, each waiting for its answer (as a person does); no new turn is
+        started after the monotonic time `stop_at`."""
         for n in range(first, first + turns):
+            if stop_at is not None and time.monotonic() > stop_at:
+                return
             await self.say(n, words)
             await self.wait(within_s)
 
