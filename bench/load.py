@@ -135,17 +135,18 @@ async def main_async(args: argparse.Namespace) -> int:
     backends = None if args.embedded else Backends.start()
     ok = True
     try:
-        fake = Options(token_delay_s=args.token_delay_s, backends=backends)
-        figures = await run_load(
-            f"{args.people} people x {args.turns} turns, fake engine at {args.token_delay_s}s/word",
-            args.people,
-            args.turns,
-            fake,
-            root / "fake",
-            max_s=args.max_minutes * 60,
-        )
-        print_figures(figures)
-        ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
+        if not args.no_fake:
+            fake = Options(token_delay_s=args.token_delay_s, backends=backends)
+            figures = await run_load(
+                f"{args.people} people x {args.turns} turns, fake engine at {args.token_delay_s}s/word",
+                args.people,
+                args.turns,
+                fake,
+                root / "fake",
+                max_s=args.max_minutes * 60,
+            )
+            print_figures(figures)
+            ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
         if args.real_model:
             real = Options(token_delay_s=None, backends=backends, extra_env={"CHAT_DEFAULT_MAX_TOKENS": "64"})
             figures = await run_load(
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--token-delay-s", type=float, default=0.01)
     parser.add_argument("--real-model", action="store_true", help="also run the SmolLM2 part")
+    parser.add_argument("--no-fake", action="store_true", help="skip the fake-engine part")
     parser.add_argument("--real-people", type=int, default=20)
     parser.add_argument("--real-turns", type=int, default=3)
     parser.add_argument(
