@@ -70,9 +70,12 @@ class Person:
         self._seq = int(feed["last_seq"])
 
     async def say(self, n: int, words: int = 12) -> Turn:
-        """Post prompt number `n` (tagged `[[name#n]]`); returns at once, see `wait`."""
+        """Post prompt number `n` (tagged `[[name#n]]` for echoing engines); returns at once, see `wait`."""
         tag = marker(self.name, n)
-        text = f"{tag} " + " ".join(_FILLER[i % len(_FILLER)] for i in range(words))
+        # A real model may repeat any earlier tag from the history, which would misattribute its reply:
+        # untagged people say who they are in words instead and are matched first in, first out.
+        label = tag if self.tagged else f"({self.name}, turn {n})"
+        text = f"{label} " + " ".join(_FILLER[i % len(_FILLER)] for i in range(words))
         posted = await self.driver.post(self.channel_id, self.name, text)
         turn = Turn(tag, int(posted["id"]), time.monotonic())
         self.turns.append(turn)
