@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install test test-fast demo lint fmt bench up down clean
+.PHONY: install test test-fast demo lint fmt bench chaos load up down clean
 
 install: $(STAMP)
 
@@ -41,6 +41,13 @@ bench: install
 	$(PY) bench/envelope.py
 	$(PY) bench/engine.py
 	$(PY) bench/relay_overhead.py
+
+# Long reliability runs, not part of `make test` (a short smoke of chaos is): see docs/reliability.md.
+chaos: install
+	$(PY) -m tests.reliability.chaos
+
+load: install
+	$(PY) bench/load.py
 
 up:
 	docker compose up -d --build

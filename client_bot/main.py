@@ -6,8 +6,8 @@ import asyncio
 import sys
 
 from client_bot.bot import ClientBot
-from client_bot.engine import Engine, EngineConfig, LlamaEngine
-from shared import discord_endpoints
+from client_bot.engine import Engine, EngineConfig, FakeEngine, LlamaEngine
+from shared import discord_endpoints, metrics
 from shared.config import (
     ClientBotSettings,
     ConfigError,
@@ -41,6 +41,7 @@ async def run(
     engine: Engine,
 ) -> None:
     discord_endpoints.apply(discord_settings)
+    metrics.track_engine(lambda: engine.queue_depth, lambda: engine.stats().tokens_per_s)
     async with ClientBot(discord_settings, relay, engine, data_dir=client.data_dir) as bot:
         health = health_server(bot, client.health_host, client.health_port)
         await health.start()
@@ -59,5 +60,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"client-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    assert isinstance(model, ModelSettings)
-    asyncio.run(run(discord_settings, relay, client, llama_engine(model)))  # type: ignore[arg-type]
+    assert isinstance(model, ModelSettings) and isinstance(client, ClientBotSettings)
+    delay = client.fake_engine_token_delay_s
+    engine = llama_engine(model) if delay is None else FakeEngine(token_delay_s=delay)
+    asyncio.run(run(discord_settings, relay, client, engine))  # type: ignore[arg-type]

@@ -171,10 +171,26 @@ def _object_store_check(objects: ObjectStore) -> Callable[[], Awaitable[tuple[bo
     return check
 
 
+def _rate_rules(server: ServerBotSettings) -> RateRules | None:
+    overrides = {
+        name: value
+        for name, value in (
+            ("prompt_per_user", server.prompt_rate_per_user),
+            ("prompt_global", server.prompt_rate_global),
+        )
+        if value is not None
+    }
+    return RateRules(**overrides) if overrides else None
+
+
 async def run(settings: ServerSettings) -> int:
     """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(settings.discord)
-    async with server_context(settings) as ctx, ServerBot(ctx) as bot, serving_web(settings.web, ctx):
+    async with (
+        server_context(settings, _rate_rules(settings.server)) as ctx,
+        ServerBot(ctx) as bot,
+        serving_web(settings.web, ctx),
+    ):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()
         try:

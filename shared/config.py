@@ -148,6 +148,10 @@ class ServerBotSettings(_Settings):
     metrics_sample_interval_s: float = Field(default=60.0, gt=0)
     # The pg_dump binary `/ai-admin backup database` runs when DATABASE_URL is PostgreSQL.
     pg_dump: str = "pg_dump"
+    # Prompt rate rules in `limits` notation (e.g. "6/minute;60/hour"); unset keeps the built-in defaults.
+    # Load and chaos runs raise them so the rate limiter is not what they measure.
+    prompt_rate_per_user: str | None = None
+    prompt_rate_global: str | None = None
 
 
 class ClientBotSettings(_Settings):
@@ -160,6 +164,9 @@ class ClientBotSettings(_Settings):
     health_port: int = Field(default=8082, ge=0, le=65535)
     # Where the client-bot keeps the ids of prompts it answered (so a replay never runs twice).
     data_dir: Path | None = None
+    # Tests and the reliability suite only: answer with the canned echoing fake engine at this many
+    # seconds per word instead of loading the model. Unset (the default) runs the real model.
+    fake_engine_token_delay_s: float | None = Field(default=None, ge=0, le=10)
 
 
 class ModelSettings(_Settings):

@@ -11,6 +11,8 @@ that raises or times out counts as down. The response is::
 down, ``down`` (HTTP 503) when a required component is down - so a load balancer or Docker health check
 can use the status code alone. An exception is reported by its class name only: its message could hold a
 connection string.
+
+The same server answers ``GET /metrics`` with the process's Prometheus metrics (see shared/metrics.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from shared import metrics
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -127,11 +130,17 @@ class HealthServer:
             log.warning("health %s: down components %s", report.status.value, down)
         return web.json_response(report.to_dict(), status=report.http_status)
 
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        body, content_type = metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     async def start(self) -> None:
         if self._runner is not None:
             raise HealthError("health server already started")
         app = web.Application()
         app.router.add_get("/health", self._handle)
+        app.router.add_get("/metrics", self._metrics)
+        metrics.count_discord_429s()
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import discord
 from discord.http import Route
 
-from shared import envelope, protocol
+from shared import envelope, metrics, protocol
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
 from shared.relay_outbox import MAX_PARTS_PER_POST, ChannelSender, Outbox, Part
@@ -144,6 +144,7 @@ class RelayLink:
             return await self.receive(message)
         except ForeignMessage as exc:
             log.warning("dropped a relay-channel message from unpaired author %s", exc.author_id)
+            metrics.envelope_refused("unpaired_author")
         except NotForThisHost:
             pass
         except envelope.UnknownKey:
@@ -151,6 +152,7 @@ class RelayLink:
             log.debug("ignored a relay envelope under a key this link does not hold")
         except (envelope.EnvelopeError, protocol.ProtocolError) as exc:
             log.warning("rejected a relay envelope: %s", type(exc).__name__)
+            metrics.envelope_refused(type(exc).__name__)
         return []
 
     async def receive(self, message: discord.Message) -> list[Received]:

@@ -46,7 +46,7 @@ from server_bot.db import errors as db_errors
 from server_bot.db.models import Role
 from server_bot.db.records import SessionInfo
 from server_bot.fallback import FallbackResponder
-from shared import protocol
+from shared import metrics, protocol
 from shared.audit import AuditLog, exception_code
 from shared.config import ChatSettings
 from shared.log import get_logger
@@ -341,6 +341,7 @@ class ConversationService:
 
     async def _record_metric(self, done: protocol.Done) -> None:
         generation_s = done.total_ms / 1000
+        metrics.reply_finished(done.finish_reason, generation_s, done.completion_tokens)
         await self._repo.add_metric_sample(
             REQUEST_METRIC,
             tokens=done.completion_tokens,
