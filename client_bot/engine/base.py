@@ -200,6 +200,12 @@ class QueuedEngine:
             raise InvalidRequest(f"temperature must not be negative, got {request.temperature}")
         if not 0 < request.top_p <= 1:
             raise InvalidRequest(f"top_p must be in (0, 1], got {request.top_p}")
+        if not 0 <= request.min_p < 1:
+            raise InvalidRequest(f"min_p must be in [0, 1), got {request.min_p}")
+        if request.top_k < 0:
+            raise InvalidRequest(f"top_k must not be negative, got {request.top_k}")
+        if request.repeat_penalty <= 0:
+            raise InvalidRequest(f"repeat_penalty must be positive, got {request.repeat_penalty}")
 
     def _wake(self) -> None:
         """Tell the worker that a job was queued (or that it should look at `_accepting` again)."""
