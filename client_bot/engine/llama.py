@@ -164,7 +164,9 @@ class LlamaEngine(QueuedEngine):
             model.close()
             loop.call_soon_threadsafe(_settle, loaded, error)
             return
-        runner = BatchRunner(model, template.prompt_tokens, self._finish, config.n_ctx)
+        runner = BatchRunner(
+            model, template.prompt_tokens, self._finish, config.n_ctx, keep_cache=config.prefix_cache
+        )
         self._runner = runner
         loop.call_soon_threadsafe(_settle, loaded, None)
         try:

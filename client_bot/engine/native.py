@@ -11,6 +11,11 @@ run before that import. Passive waiting (sleep at once) costs about 3x decode sp
 every token wakes the team several times; spinning forever keeps cores busy while nothing generates.
 A bounded spin (`GOMP_SPINCOUNT`) keeps the team hot between the graphs of one token and lets it sleep
 a fraction of a millisecond after the last one.
+
+KV cache: one stream per sequence (`kv_unified=False`), each of `n_ctx_per_seq` cells. A sequence's
+attention then only reads its own cells, so its results do not depend on where other sequences' cells
+happen to lie (with a unified cache, cancelling one sequence changed the others' greedy text), and no
+sequence can crowd another out of the cache.
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ class NativeModel:
         params.n_ubatch = options.n_batch
         params.n_threads = options.n_threads
         params.n_threads_batch = options.n_threads
-        params.kv_unified = True  # one cache shared by every sequence: one decode attends per sequence
+        params.kv_unified = False  # a KV stream per sequence: see the module docstring
         params.no_perf = True
         if options.flash_attn is not None:
             enabled, disabled = lib.LLAMA_FLASH_ATTN_TYPE_ENABLED, lib.LLAMA_FLASH_ATTN_TYPE_DISABLED

@@ -29,6 +29,8 @@ from client_bot.engine.types import ChatTurn, FinishReason, GenerationResult
 
 Finisher = Callable[[Job, GenerationResult], None]
 PromptTokens = Callable[[Sequence[ChatTurn]], list[int]]
+# Deltas of one sequence go to the event loop at most this often (the first one at once).
+DELTA_INTERVAL_S = 0.03
 
 
 @dataclass(slots=True)
@@ -61,13 +63,20 @@ class BatchRunner:
     """Owns the slots of one `NativeModel` and advances all of them one step at a time."""
 
     def __init__(
-        self, model: NativeModel, prompt_tokens: PromptTokens, finish: Finisher, n_ctx_per_seq: int
+        self,
+        model: NativeModel,
+        prompt_tokens: PromptTokens,
+        finish: Finisher,
+        n_ctx_per_seq: int,
+        *,
+        keep_cache: bool = True,
     ) -> None:
         self._model = model
         self._prompt_tokens = prompt_tokens
         self._finish = finish
         self._n_ctx = n_ctx_per_seq
         self._n_batch = model.options.n_batch
+        self._keep_cache = keep_cache
         self.slots = [Slot(seq) for seq in range(model.options.n_seq)]
         self.tokens_generated = 0  # all sequences, for throughput
 
@@ -178,7 +187,8 @@ class BatchRunner:
             return
         run.completion_tokens += 1
         self.tokens_generated += 1
-        run.job.emit(run.decoder.decode(self._model.piece(token)))
+        run.job.hold(run.decoder.decode(self._model.piece(token)))
+        run.job.flush(DELTA_INTERVAL_S)
         if run.completion_tokens >= run.job.request.max_tokens or len(slot.cached) + 1 >= self._n_ctx:
             self._end(slot, "length")
             return
@@ -190,12 +200,12 @@ class BatchRunner:
         slot.run = None
         slot.last_used = time.monotonic()
         run.sampler.free()
-        if run.pending or error is not None:
-            # A prompt cut short (cancelled mid-prefill) or a failed decode: the cache is not trusted.
+        if run.pending or error is not None or not self._keep_cache:
+            # Caching off, a prompt cut short (cancelled mid-prefill) or a failed decode: start clean.
             self._model.forget(slot.seq)
             slot.cached.clear()
             slot.session_id = None
-        run.job.emit(run.decoder.decode(b"", final=True))
+        run.job.emit(run.decoder.decode(b"", final=True))  # also sends whatever was held
         self._finish(
             run.job,
             run.job.result(
@@ -203,6 +213,7 @@ class BatchRunner:
                 prompt_tokens=run.fitted.prompt_tokens,
                 completion_tokens=run.completion_tokens,
                 dropped_turns=run.fitted.dropped_turns,
+                cached_prompt_tokens=run.reused_tokens,
                 error=error,
             ),
         )

@@ -54,6 +54,7 @@ class GenerationResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped_turns: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, how many were reused from the session's KV cache
     queued_s: float = 0.0
     first_token_s: float | None = None
     total_s: float = 0.0
@@ -84,7 +85,8 @@ class EngineConfig:
     `n_ctx` is the context of one sequence; the KV cache holds `n_parallel` of them, so its memory grows
     with both. `n_batch` is the most tokens one decode step takes (prompt chunks plus one token per
     generating sequence). `n_gpu_layers=None` offloads every layer when llama.cpp was built with a GPU
-    backend; `flash_attn=None` lets llama.cpp decide.
+    backend; `flash_attn=None` lets llama.cpp decide. `prefix_cache=False` drops every sequence's cache
+    when its request ends (each turn prefills its whole prompt; for comparison in benchmarks).
     """
 
     model_path: Path | None = None
@@ -95,3 +97,4 @@ class EngineConfig:
     n_parallel: int = 4
     n_gpu_layers: int | None = None
     flash_attn: bool | None = None
+    prefix_cache: bool = True
