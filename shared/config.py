@@ -156,6 +156,9 @@ class ModelSettings(_Settings):
     gpu_layers: int | None = Field(default=None, ge=0)
     # Flash attention; unset = llama.cpp decides.
     flash_attn: bool | None = None
+    # Sampling defaults on this host (bench/sampling.py measures them; docs/engine.md).
+    min_p: float = Field(default=0.05, ge=0, lt=1)
+    top_k: int = Field(default=40, ge=0)
 
 
 class ChatSettings(_Settings):

@@ -153,6 +153,7 @@ class QueuedEngine:
             running=running,
             tokens_per_s=self._throughput.tokens_per_s(),
             recent=self._throughput.samples(),
+            slots_free=max(0, 1 - running),
         )
 
     def submit(self, request: GenerationRequest) -> Generation:
@@ -226,9 +227,9 @@ class QueuedEngine:
             raise InvalidRequest(f"temperature must not be negative, got {request.temperature}")
         if not 0 < request.top_p <= 1:
             raise InvalidRequest(f"top_p must be in (0, 1], got {request.top_p}")
-        if not 0 <= request.min_p < 1:
+        if request.min_p is not None and not 0 <= request.min_p < 1:
             raise InvalidRequest(f"min_p must be in [0, 1), got {request.min_p}")
-        if request.top_k < 0:
+        if request.top_k is not None and request.top_k < 0:
             raise InvalidRequest(f"top_k must not be negative, got {request.top_k}")
         if request.repeat_penalty <= 0:
             raise InvalidRequest(f"repeat_penalty must be positive, got {request.repeat_penalty}")

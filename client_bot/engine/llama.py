@@ -165,7 +165,13 @@ class LlamaEngine(QueuedEngine):
             loop.call_soon_threadsafe(_settle, loaded, error)
             return
         runner = BatchRunner(
-            model, template.prompt_tokens, self._finish, config.n_ctx, keep_cache=config.prefix_cache
+            model,
+            template.prompt_tokens,
+            self._finish,
+            config.n_ctx,
+            keep_cache=config.prefix_cache,
+            default_min_p=config.min_p,
+            default_top_k=config.top_k,
         )
         self._runner = runner
         loop.call_soon_threadsafe(_settle, loaded, None)

@@ -15,4 +15,6 @@ def engine_config(model: ModelSettings) -> EngineConfig:
         n_parallel=model.parallel,
         n_gpu_layers=model.gpu_layers,
         flash_attn=model.flash_attn,
+        min_p=model.min_p,
+        top_k=model.top_k,
     )

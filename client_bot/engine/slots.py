@@ -70,6 +70,8 @@ class BatchRunner:
         n_ctx_per_seq: int,
         *,
         keep_cache: bool = True,
+        default_min_p: float = 0.05,
+        default_top_k: int = 40,
     ) -> None:
         self._model = model
         self._prompt_tokens = prompt_tokens
@@ -77,6 +79,8 @@ class BatchRunner:
         self._n_ctx = n_ctx_per_seq
         self._n_batch = model.options.n_batch
         self._keep_cache = keep_cache
+        self._default_min_p = default_min_p
+        self._default_top_k = default_top_k
         self.slots = [Slot(seq) for seq in range(model.options.n_seq)]
         self.tokens_generated = 0  # all sequences, for throughput
 
@@ -114,8 +118,8 @@ class BatchRunner:
             SamplingOptions(
                 temperature=request.temperature,
                 top_p=request.top_p,
-                min_p=request.min_p,
-                top_k=request.top_k,
+                min_p=self._default_min_p if request.min_p is None else request.min_p,
+                top_k=self._default_top_k if request.top_k is None else request.top_k,
                 repeat_penalty=request.repeat_penalty,
                 seed=request.seed,
             )

@@ -36,8 +36,9 @@ class GenerationRequest:
     repeat_penalty: float = 1.1
     seed: int | None = None
     # Drop tokens below min_p x the top token's probability (0 = off), and keep at most top_k (0 = all).
-    min_p: float = 0.05
-    top_k: int = 40
+    # None: the host's defaults (`EngineConfig.min_p` / `top_k`, from MODEL_MIN_P / MODEL_TOP_K).
+    min_p: float | None = None
+    top_k: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +99,6 @@ class EngineConfig:
     n_gpu_layers: int | None = None
     flash_attn: bool | None = None
     prefix_cache: bool = True
+    # Sampling defaults for requests that leave min_p / top_k unset (bench/sampling.py, docs/engine.md).
+    min_p: float = 0.05
+    top_k: int = 40
