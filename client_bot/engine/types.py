@@ -55,10 +55,10 @@ class GenerationResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped_turns: int = 0
-    cached_prompt_tokens: int = 0  # of prompt_tokens, how many were reused from the session's KV cache
     queued_s: float = 0.0
     first_token_s: float | None = None
     total_s: float = 0.0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, how many were reused from the session's KV cache
     error: EngineError | None = field(default=None, compare=False)
 
     def raise_for_error(self) -> None:
