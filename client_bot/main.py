@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 from client_bot.bot import ClientBot
-from client_bot.engine import Engine, EngineConfig, FakeEngine, LlamaEngine
+from client_bot.engine import Engine, FakeEngine, LlamaEngine, engine_config
 from shared import discord_endpoints, metrics
 from shared.config import (
     ClientBotSettings,
@@ -23,7 +23,7 @@ log = get_logger(__name__)
 
 
 def llama_engine(model: ModelSettings) -> LlamaEngine:
-    return LlamaEngine(EngineConfig(model_path=model.path, n_ctx=model.context, n_threads=model.threads))
+    return LlamaEngine(engine_config(model))
 
 
 def health_server(bot: ClientBot, host: str, port: int) -> HealthServer:

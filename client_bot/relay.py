@@ -219,7 +219,7 @@ class ClientRelay:
     def _per_slot_s(self) -> float:
         if not self._reply_times:
             return 0.0
-        return sum(self._reply_times) / len(self._reply_times) / max(1, self.engine.stats().slots)
+        return sum(self._reply_times) / len(self._reply_times) / max(1, self.engine.stats().slots_total)
 
     def heartbeat(self) -> protocol.Heartbeat:
         stats = self.engine.stats()
@@ -231,8 +231,8 @@ class ClientRelay:
             queue_depth=stats.queue_depth,
             tokens_per_s=stats.tokens_per_s or 0.0,
             uptime_s=self._clock() - self._started,
-            slots=max(1, stats.slots),
-            free_slots=max(0, stats.slots - stats.running),
+            slots=max(1, stats.slots_total),
+            free_slots=max(0, stats.slots_free),
             running=running[:4096],
             queued=queued[:4096],
             mean_reply_s=sum(self._reply_times) / len(self._reply_times) if self._reply_times else 0.0,

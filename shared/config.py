@@ -176,7 +176,19 @@ class ModelSettings(_Settings):
 
     path: Path | None = None
     threads: int = Field(default=2, ge=1, le=256)
+    # Context of ONE sequence; the KV cache holds `parallel` of them.
     context: int = Field(default=2048, ge=256, le=131072)
+    # Sessions decoded together (continuous batching); each keeps its KV cache between turns.
+    parallel: int = Field(default=4, ge=1, le=256)
+    # Most tokens in one decode step (prompt chunks plus one per generating sequence).
+    batch: int = Field(default=256, ge=16, le=8192)
+    # Layers offloaded to the GPU; unset = all of them when llama-cpp-python was built with a GPU backend.
+    gpu_layers: int | None = Field(default=None, ge=0)
+    # Flash attention; unset = llama.cpp decides.
+    flash_attn: bool | None = None
+    # Sampling defaults on this host (bench/sampling.py measures them; docs/engine.md).
+    min_p: float = Field(default=0.05, ge=0, lt=1)
+    top_k: int = Field(default=40, ge=0)
 
 
 class ChatSettings(_Settings):

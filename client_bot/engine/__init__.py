@@ -2,7 +2,7 @@
 
 Typical use from the Discord side::
 
-    engine = LlamaEngine(EngineConfig(n_ctx=4096, n_threads=4))
+    engine = LlamaEngine(engine_config(ModelSettings()))  # or EngineConfig(n_ctx=4096, n_parallel=8)
     await engine.start()
     async for event in engine.generate(request):
         if isinstance(event, str):
@@ -29,6 +29,7 @@ from client_bot.engine.generation import Generation
 from client_bot.engine.llama import LlamaEngine
 from client_bot.engine.metrics import EngineStats, ThroughputSample
 from client_bot.engine.model_files import default_model_path
+from client_bot.engine.settings import engine_config
 from client_bot.engine.types import (
     ChatTurn,
     EngineConfig,
@@ -60,5 +61,6 @@ __all__ = [
     "ThroughputSample",
     "default_model_path",
     "echo_reply",
+    "engine_config",
     "long_reply",
 ]

@@ -57,13 +57,37 @@ class Job:
     started_at: float | None = None
     first_token_at: float | None = None
     parts: list[str] = field(default_factory=list)
+    unsent: list[str] = field(default_factory=list)
+    sent_at: float = 0.0
 
     def emit(self, text: str) -> None:
+        """Stream `text` to the caller now."""
+        self.hold(text)
+        self.flush()
+
+    def hold(self, text: str) -> None:
+        """Add `text` to the reply; the caller sees it at the next `flush()`."""
         if not text:
             return
         if self.first_token_at is None:
             self.first_token_at = time.monotonic()
         self.parts.append(text)
+        self.unsent.append(text)
+
+    def flush(self, min_interval_s: float = 0.0) -> None:
+        """Send the held text as one delta, unless the last one went out under `min_interval_s` ago.
+
+        A batching worker produces a token every few milliseconds per sequence; one wake-up of the
+        event loop per token would compete with the decode threads for the cores for no visible gain.
+        """
+        if not self.unsent:
+            return
+        now = time.monotonic()
+        if self.sent_at and now - self.sent_at < min_interval_s:
+            return
+        self.sent_at = now
+        text = "".join(self.unsent)
+        self.unsent.clear()
         self.generation.emit_delta(text)
 
     def result(
@@ -73,6 +97,7 @@ class Job:
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
         dropped_turns: int = 0,
+        cached_prompt_tokens: int = 0,
         error: EngineError | None = None,
     ) -> GenerationResult:
         now = time.monotonic()
@@ -83,6 +108,7 @@ class Job:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             dropped_turns=dropped_turns,
+            cached_prompt_tokens=cached_prompt_tokens,
             queued_s=started - self.submitted_at,
             first_token_s=None if self.first_token_at is None else self.first_token_at - self.submitted_at,
             total_s=now - self.submitted_at,
@@ -127,6 +153,7 @@ class QueuedEngine:
             running=running,
             tokens_per_s=self._throughput.tokens_per_s(),
             recent=self._throughput.samples(),
+            slots_free=max(0, 1 - running),
         )
 
     def submit(self, request: GenerationRequest) -> Generation:
@@ -200,6 +227,12 @@ class QueuedEngine:
             raise InvalidRequest(f"temperature must not be negative, got {request.temperature}")
         if not 0 < request.top_p <= 1:
             raise InvalidRequest(f"top_p must be in (0, 1], got {request.top_p}")
+        if request.min_p is not None and not 0 <= request.min_p < 1:
+            raise InvalidRequest(f"min_p must be in [0, 1), got {request.min_p}")
+        if request.top_k is not None and request.top_k < 0:
+            raise InvalidRequest(f"top_k must not be negative, got {request.top_k}")
+        if request.repeat_penalty <= 0:
+            raise InvalidRequest(f"repeat_penalty must be positive, got {request.repeat_penalty}")
 
     def _wake(self) -> None:
         """Tell the worker that a job was queued (or that it should look at `_accepting` again)."""

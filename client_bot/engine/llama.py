@@ -1,132 +1,64 @@
-"""The real engine: one llama.cpp model driven by one dedicated worker thread.
+"""The real engine: one llama.cpp model, continuously batching every running request on one thread.
 
-llama.cpp's context is not thread-safe (two threads in it at once crash the process), so the `Llama`
-object is created, used and closed on the worker thread only; that includes tokenizing for context
-fitting. The event loop only queues jobs and receives deltas through `call_soon_threadsafe`, so it never
-waits on inference.
+llama.cpp's context is not thread-safe (two threads in it at once crash the process), so the model is
+created, used and closed on the worker thread only; that includes tokenizing for context fitting. The
+event loop only queues jobs and receives deltas through `call_soon_threadsafe`, so it never waits on
+inference. The worker holds the GIL only between decode steps (llama.cpp calls release it), so the
+event loop keeps its heartbeats while a batch decodes.
 
-The prompt is rendered with the model's own chat template (the Jinja template in the GGUF metadata, the
-same formatter `create_chat_completion` builds from it), tokenized once, and that exact token list is
-both measured for context fitting and handed to `create_completion`. Going through
-`create_chat_completion` instead would re-render the prompt and drop our stopping criterion, which is
-what stops a cancelled request within one token and counts the tokens sampled.
+The worker admits queued requests (in the fair queue's order) into free slots between decode steps and
+advances all of them together (`client_bot.engine.slots`). Each prompt is rendered with the model's own
+chat template (the Jinja template in the GGUF metadata, the formatter `create_chat_completion` builds
+from it), tokenized once, and that exact token list is both measured for context fitting and decoded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from client_bot.engine.base import Job, QueuedEngine
-from client_bot.engine.context import FittedPrompt, fit_history
-from client_bot.engine.errors import (
-    EngineError,
-    GenerationFailed,
-    InvalidRequest,
-    ModelLoadError,
-    ModelNotFound,
-)
+from client_bot.engine.base import QueuedEngine
+from client_bot.engine.errors import EngineError, InvalidRequest, ModelLoadError, ModelNotFound
+from client_bot.engine.metrics import EngineStats, RateMeter
 from client_bot.engine.model_files import default_model_path, model_name_of
-from client_bot.engine.types import (
-    ChatTurn,
-    EngineConfig,
-    FinishReason,
-    GenerationRequest,
-    GenerationResult,
-)
+from client_bot.engine.native import ContextOptions, NativeModel
+from client_bot.engine.slots import BatchRunner
+from client_bot.engine.types import ChatTurn, EngineConfig, GenerationRequest
 from shared.log import get_logger
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
 
 log = get_logger(__name__)
 
 
-class _ChatModel:
-    """A loaded `Llama` plus its chat template. Worker thread only."""
+class _ChatTemplate:
+    """The model's chat template, rendering turns to prompt tokens. Worker thread only."""
 
-    def __init__(self, config: EngineConfig, path: Path) -> None:
-        _prefer_passive_openmp()
-        # Imported here so the fake engine and the types work on hosts without llama-cpp-python.
-        try:
-            from llama_cpp import Llama  # noqa: PLC0415
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
-        except ImportError as error:
-            raise ModelLoadError("llama-cpp-python is not installed (the `llm` extra)") from error
+    def __init__(self, model: NativeModel, path: Path) -> None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415 — after native
 
-        try:
-            self.llm: Any = Llama(
-                model_path=str(path),
-                n_ctx=config.n_ctx,
-                n_threads=config.n_threads,
-                n_threads_batch=config.n_threads,
-                n_batch=config.n_batch,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as error:
-            raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
-        template = self.llm.metadata.get("tokenizer.chat_template")
+        template = model.metadata("tokenizer.chat_template")
         if not template:
-            self.llm.close()
             raise ModelLoadError(f"{path.name} has no chat template in its metadata")
-        eos_id = self.llm.token_eos()
-        self.eos_token = self._token_text(eos_id)
+        self._model = model
         self._formatter: Any = Jinja2ChatFormatter(
             template=template,
-            eos_token=self.eos_token,
-            bos_token=self._token_text(self.llm.token_bos()),
-            stop_token_ids=[eos_id],
+            eos_token=model.piece(model.eos(), special=True).decode("utf-8", errors="replace"),
+            bos_token=model.piece(model.bos(), special=True).decode("utf-8", errors="replace"),
+            stop_token_ids=[model.eos()],
         )
-        # Not llm.n_ctx(): llama.cpp pads the context it allocates, but llama-cpp-python's token buffer
-        # holds exactly the n_ctx asked for.
-        self.n_ctx = config.n_ctx
-
-    def _token_text(self, token_id: int) -> str:
-        if token_id < 0:
-            return ""
-        return bytes(self.llm.detokenize([token_id], special=True)).decode("utf-8", errors="replace")
 
     def prompt_tokens(self, turns: Sequence[ChatTurn]) -> list[int]:
         rendered = self._formatter(messages=[{"role": t.role, "content": t.content} for t in turns])
-        # The template writes its own special tokens (added_special), hence no extra BOS.
-        tokens: list[int] = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
-        return tokens
-
-    def close(self) -> None:
-        self.llm.close()
-
-
-class _TokenWatch:
-    """A llama.cpp stopping criterion: counts sampled tokens and stops a cancelled request.
-
-    llama.cpp calls it once per sampled token, with the ids before that token, and once more after the
-    loop with an id list no longer than the last one; the position tells the two apart.
-    """
-
-    def __init__(self, prompt_len: int, cancelled: threading.Event) -> None:
-        self._prompt_len = prompt_len
-        self._cancelled = cancelled
-        self.sampled = 0
-        self.discarded_by_cancel = False
-
-    def __call__(self, input_ids: npt.NDArray[np.intc], logits: npt.NDArray[np.single]) -> bool:
-        position = len(input_ids) - self._prompt_len + 1
-        if position <= self.sampled:
-            return False
-        self.sampled = position
-        if self._cancelled.is_set():
-            self.discarded_by_cancel = True  # llama.cpp drops the token it just sampled
-            return True
-        return False
+        # The template writes its own special tokens, hence no BOS added by the tokenizer.
+        return self._model.tokenize(rendered.prompt)
 
 
 class LlamaEngine(QueuedEngine):
-    """Runs requests one at a time on a local GGUF model, in fair order across sessions."""
+    """Runs up to `n_parallel` requests at once on a local GGUF model, admitted in fair order."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self._config = config or EngineConfig()
@@ -137,6 +69,8 @@ class LlamaEngine(QueuedEngine):
         self._work = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._runner: BatchRunner | None = None
+        self._rate = RateMeter()
 
     @property
     def model_path(self) -> Path:
@@ -166,7 +100,11 @@ class LlamaEngine(QueuedEngine):
         self._accepting = True
         self._loaded = True
         log.info(
-            "model %s loaded (n_ctx=%d, threads=%d)", self.model_name, self.n_ctx, self._config.n_threads
+            "model %s loaded (n_ctx=%d per sequence, %d sequences, threads=%d)",
+            self.model_name,
+            self.n_ctx,
+            self._config.n_parallel,
+            self._config.n_threads,
         )
 
     async def close(self) -> None:
@@ -189,105 +127,75 @@ class LlamaEngine(QueuedEngine):
         with self._work:
             self._work.notify()
 
+    def stats(self) -> EngineStats:
+        stats = super().stats()
+        runner = self._runner
+        if runner is None:
+            return stats
+        free = runner.free_slots
+        return replace(
+            stats,
+            slots_total=len(runner.slots),
+            slots_free=free,
+            cached_sessions=runner.cached_sessions,
+            aggregate_tokens_per_s=self._rate.tokens_per_s(),
+        )
+
     # Worker thread from here on.
 
     def _worker_main(self, loop: asyncio.AbstractEventLoop, loaded: asyncio.Future[None]) -> None:
+        config = self._config
+        options = ContextOptions(
+            n_ctx_per_seq=config.n_ctx,
+            n_seq=config.n_parallel,
+            n_batch=config.n_batch,
+            n_threads=config.n_threads,
+            n_gpu_layers=config.n_gpu_layers,
+            flash_attn=config.flash_attn,
+        )
         try:
-            model = _ChatModel(self._config, self._path)
+            model = NativeModel(self._path, options)
         except ModelLoadError as error:
             loop.call_soon_threadsafe(_settle, loaded, error)
             return
+        try:
+            template = _ChatTemplate(model, self._path)
+        except ModelLoadError as error:
+            model.close()
+            loop.call_soon_threadsafe(_settle, loaded, error)
+            return
+        runner = BatchRunner(
+            model,
+            template.prompt_tokens,
+            self._finish,
+            config.n_ctx,
+            keep_cache=config.prefix_cache,
+            default_min_p=config.min_p,
+            default_top_k=config.top_k,
+        )
+        self._runner = runner
         loop.call_soon_threadsafe(_settle, loaded, None)
         try:
-            self._serve(model)
+            self._serve(runner)
         finally:
+            runner.close()
+            self._runner = None
             model.close()
 
-    def _serve(self, model: _ChatModel) -> None:
+    def _serve(self, runner: BatchRunner) -> None:
         while True:
             with self._work:
-                self._work.wait_for(lambda: self._stopping or self._has_work())
-            job = self._take_next()
-            if job is not None:
-                self._run(job, model)
-            elif self._stopping:
+                self._work.wait_for(lambda: self._stopping or runner.busy or self._has_work())
+            if self._stopping:
                 return
-
-    def _run(self, job: Job, model: _ChatModel) -> None:
-        if job.cancelled.is_set():
-            self._finish(job, job.result("cancelled"))
-            return
-        try:
-            fitted = fit_history(
-                job.request.messages,
-                model.n_ctx - job.request.max_tokens,
-                lambda turns: len(model.prompt_tokens(turns)),
-            )
-            finish, completion_tokens = self._stream(job, model, model.prompt_tokens(fitted.turns))
-        except EngineError as error:
-            self._finish(job, job.result("error", error=error))
-            return
-        except Exception as error:  # the worker must outlive any one request's failure
-            log.exception("generation %s failed", job.request.request_id)
-            failed = GenerationFailed(f"{type(error).__name__}: {error}")
-            self._finish(job, job.result("error", error=failed))
-            return
-        self._finish(job, self._result(job, fitted, finish, completion_tokens))
-
-    def _stream(self, job: Job, model: _ChatModel, prompt: list[int]) -> tuple[FinishReason, int]:
-        from llama_cpp import StoppingCriteriaList  # noqa: PLC0415
-
-        request = job.request
-        watch = _TokenWatch(len(prompt), job.cancelled)
-        chunks = model.llm.create_completion(
-            prompt=prompt,
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            repeat_penalty=request.repeat_penalty,
-            seed=request.seed,
-            stop=[model.eos_token],
-            stopping_criteria=StoppingCriteriaList([watch]),
-            stream=True,
-        )
-        finish: FinishReason = "length"
-        try:
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                job.emit(choice["text"])
-                if choice["finish_reason"] is not None:
-                    finish = choice["finish_reason"]
-                if job.cancelled.is_set():
+            while runner.free_slots:
+                job = self._take_next()
+                if job is None:
                     break
-        finally:
-            chunks.close()
-        if job.cancelled.is_set():
-            finish = "cancelled"
-        # The end-of-turn token is sampled but is not part of the reply.
-        unseen = int(watch.discarded_by_cancel) + int(finish == "stop")
-        return finish, max(0, watch.sampled - unseen)
-
-    @staticmethod
-    def _result(
-        job: Job, fitted: FittedPrompt, finish: FinishReason, completion_tokens: int
-    ) -> GenerationResult:
-        return job.result(
-            finish,
-            prompt_tokens=fitted.prompt_tokens,
-            completion_tokens=completion_tokens,
-            dropped_turns=fitted.dropped_turns,
-        )
-
-
-def _prefer_passive_openmp() -> None:
-    """Make llama.cpp's OpenMP threads sleep rather than spin between operations.
-
-    Spinning threads occupy every core they were given, so the event loop thread (and anything else on
-    the host) has to preempt them; on 2 shared cores decoding measured 5-6x slower with spinning
-    (bench/engine.py: ~5 against ~32 tokens/s).
-    libgomp reads this once, when llama_cpp is first imported; an explicit setting is left alone.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                runner.admit(job)
+            before, started = runner.tokens_generated, time.monotonic()
+            runner.step()
+            self._rate.record(runner.tokens_generated - before, time.monotonic() - started)
 
 
 def _settle(future: asyncio.Future[None], error: EngineError | None) -> None:

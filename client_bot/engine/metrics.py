@@ -23,8 +23,11 @@ class EngineStats:
     running: int
     tokens_per_s: float | None  # over the recent window; None before any token was generated
     recent: tuple[ThroughputSample, ...]
-    # Generations the engine runs at once (the relay's heartbeat announces it for routing).
-    slots: int = 1
+    # Capacity, for routing across hosts. A one-at-a-time engine has one slot.
+    slots_total: int = 1
+    slots_free: int = 1
+    cached_sessions: int = 0  # sessions whose KV cache is kept for their next turn
+    aggregate_tokens_per_s: float | None = None  # all sequences together, while decoding
 
 
 class ThroughputWindow:
@@ -49,3 +52,27 @@ class ThroughputWindow:
         if tokens == 0 or seconds <= 0:
             return None
         return tokens / seconds
+
+
+class RateMeter:
+    """Tokens per second of decode time over the last `window_s` seconds of decode steps."""
+
+    def __init__(self, window_s: float = 30.0) -> None:
+        self._window_s = window_s
+        self._steps: deque[tuple[float, int, float]] = deque()
+        self._lock = threading.Lock()
+
+    def record(self, tokens: int, busy_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._steps.append((now, tokens, busy_s))
+            while self._steps and self._steps[0][0] < now - self._window_s:
+                self._steps.popleft()
+
+    def tokens_per_s(self) -> float | None:
+        with self._lock:
+            tokens = sum(step[1] for step in self._steps)
+            busy = sum(step[2] for step in self._steps)
+        if tokens == 0 or busy <= 0:
+            return None
+        return tokens / busy

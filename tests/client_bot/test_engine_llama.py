@@ -94,25 +94,20 @@ async def test_the_models_chat_template_is_applied(llama_engine: LlamaEngine) ->
     assert pirate.text != default_system.text
 
 
-async def test_two_sessions_interleave_request_by_request(llama_engine: LlamaEngine) -> None:
-    requests = [
-        ask("a1", session_id="a", max_tokens=8),
-        ask("a2", session_id="a", max_tokens=8),
-        ask("a3", session_id="a", max_tokens=8),
-        ask("b1", session_id="b", max_tokens=8),
-        ask("b2", session_id="b", max_tokens=8),
-    ]
+async def test_more_requests_than_slots_are_admitted_in_fair_turns(llama_engine: LlamaEngine) -> None:
+    slots = llama_engine.stats().slots_total
+    requests = [ask(f"a{i}", session_id="a", max_tokens=8) for i in range(slots + 2)]
+    requests.append(ask("b1", session_id="b", max_tokens=8))
+    requests.append(ask("b2", session_id="b", max_tokens=8))
     generations = [llama_engine.submit(request) for request in requests]
-    finished: list[str] = []
-
-    async def record(index: int) -> GenerationResult:
-        result = await generations[index].result()
-        finished.append(requests[index].request_id)
-        return result
-
-    results = await asyncio.gather(*(record(i) for i in range(len(requests))))
+    results = await asyncio.gather(*(generation.result() for generation in generations))
     assert all(result.finish_reason in ("stop", "length") for result in results)
-    assert finished == ["a1", "b1", "a2", "b2", "a3"]
+    # Submitted together, so the time each waited orders them by admission.
+    admitted = [
+        r.request_id for _, r in sorted(zip(results, requests, strict=True), key=lambda p: p[0].queued_s)
+    ]
+    assert admitted[:4] == ["a0", "b1", "a1", "b2"]
+    assert sorted(admitted[4:]) == sorted(f"a{i}" for i in range(2, slots + 2))
 
 
 async def test_cancel_mid_stream_stops_early_with_the_partial_text(llama_engine: LlamaEngine) -> None:
