@@ -60,10 +60,16 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """The AI host has the prompt waiting; `position` 0 means it is next. `eta_s` when the relay knows."""
+    """The AI host has the prompt waiting: `position` is its place in the queue (1 = next up); `eta_s`,
+    when the relay knows, about how long until it starts. Sent again whenever the place changes."""
 
     position: int
     eta_s: float | None = None
+
+    @property
+    def message(self) -> str:
+        eta = f" (about {max(1, round(self.eta_s))} s)" if self.eta_s else ""
+        return f"⏳ You are {max(1, self.position)} in the queue{eta}."
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,9 @@ def event_json(event: ReplyEvent) -> dict[str, Any]:
     match event:
         case Accepted(request_id=request_id):
             return {"type": "accepted", "request_id": request_id}
-        case Queued(position=position):
-            return {"type": "notice", "text": f"Waiting for the AI host (position {position + 1})."}
+        case Queued(position=position, eta_s=eta_s):
+            # Shown in the reply's place until its text starts.
+            return {"type": "queued", "position": position, "eta_s": eta_s, "text": event.message}
         case TextSoFar(text=text):
             return {"type": "replace", "text": text}
         case HostOffline() | ContextDropped():

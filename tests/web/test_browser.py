@@ -149,3 +149,18 @@ async def test_settings_and_system_prompt_are_saved_and_refused_clearly(
     await page.fill("#temperature", "9")
     await page.click("#save-settings")
     await expect(page.locator("#status")).to_contain_text("emperature")
+
+
+async def test_a_queued_prompt_shows_its_place_until_the_reply_replaces_it(
+    browser: Browser, stack: Stack
+) -> None:
+    stack.relay.queue_ahead, stack.relay.queue_wait_s = 1, 1.5
+    page, problems = await signed_in_page(browser, stack.url, "alice")
+    await page.click("#new-chat")
+    await page.fill("#prompt", "anyone there")
+    await page.click("#send")
+    reply = page.locator(".message.assistant").last
+    await expect(reply).to_contain_text("You are 2 in the queue")
+    await expect(reply).to_contain_text("echo: anyone there")
+    assert "queue" not in await reply.inner_text()
+    assert problems == []

@@ -102,3 +102,15 @@ async def test_a_stream_keeps_going_when_the_browser_goes_away(stack: Stack) -> 
         await asyncio.sleep(0.05)
     assert turns[-1].text.endswith("word9")
     await http.aclose()
+
+
+async def test_a_queued_prompt_streams_its_place_in_the_queue_before_the_reply(stack: Stack) -> None:
+    stack.relay.queue_ahead = 2
+    http = await sign_in(stack, "alice")
+    sid = (await http.post("/api/sessions", json={})).json()["id"]
+    events = _events((await http.post(f"/api/sessions/{sid}/messages", json={"text": "wait"})).text)
+    kinds = [e["type"] for e in events]
+    assert kinds.index("queued") < kinds.index("replace")
+    queued = events[kinds.index("queued")]
+    assert queued["position"] == 3 and queued["text"] == "⏳ You are 3 in the queue."
+    await http.aclose()

@@ -74,7 +74,7 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
                     await writer.abandon()
                     await channel.send(neutralise_mentions(event.text), allowed_mentions=NO_PINGS)
                 elif isinstance(event, Queued):
-                    pass  # typing continues; the position is not worth a message
+                    writer.queued(event.message)  # edited as the place changes, replaced by the reply
         if dropped is not None:
             await writer.notice(dropped.message)
     except discord.NotFound:

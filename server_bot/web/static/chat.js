@@ -43,6 +43,7 @@ async function stream(path, body) {
   $("messages").append(node);
   const target = node.querySelector(".body");
   let text = "";
+  let placeholder = ""; // "You are N in the queue", until the reply's text starts
   chat.streaming = path;
   $("stop").disabled = false;
   try {
@@ -70,9 +71,11 @@ async function stream(path, body) {
           text = event.text;
           ML.say("", false);
         }
+        else if (event.type === "queued") placeholder = event.text;
         else if (event.type === "notice") ML.say(event.text, false);
         else if (event.type === "error") ML.say(event.text, true);
-        target.replaceChildren(ML.markdown(text));
+        if (text || !placeholder) target.replaceChildren(ML.markdown(text));
+        else target.replaceChildren(document.createTextNode(placeholder));
       }
     }
   } finally {
