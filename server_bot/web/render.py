@@ -40,7 +40,7 @@ def session_detail_json(session: SessionInfo, turns: list[Turn]) -> dict[str, An
             "max_tokens": session.max_tokens,
             "system_prompt": session.system_prompt,
         },
-        "messages": [{"role": turn.role.value, "text": turn.text} for turn in turns],
+        "messages": [{"id": turn.id, "role": turn.role.value, "text": turn.text} for turn in turns],
     }
 
 
