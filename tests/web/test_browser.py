@@ -154,7 +154,7 @@ async def test_settings_and_system_prompt_are_saved_and_refused_clearly(
 async def test_a_queued_prompt_shows_its_place_until_the_reply_replaces_it(
     browser: Browser, stack: Stack
 ) -> None:
-    stack.relay.queue_ahead, stack.relay.queue_wait_s = 1, 1.5
+    stack.relay.queue_ahead, stack.relay.queue_wait_s = 1, 3.0
     page, problems = await signed_in_page(browser, stack.url, "alice")
     await page.click("#new-chat")
     await page.fill("#prompt", "anyone there")
