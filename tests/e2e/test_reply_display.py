@@ -78,3 +78,32 @@ async def test_the_first_edit_follows_the_first_words_even_when_the_edit_bucket_
     posted, first_edit = _states(reply)[:2]
     # At 0.1 s a word, a 1.7 s wait would put ~17 more words in the first edit.
     assert len(first_edit.split()) - len(posted.split()) <= 6
+
+
+async def test_the_queue_placeholder_follows_the_place_and_goes_when_no_reply_follows(
+    devcord: Devcord, driver: Driver, tmp_path: Path
+) -> None:
+    async with stack_on(devcord, FakeEngine(), tmp_path) as stack:
+        channel_id = await start_chat(driver, "alice")
+        channel = stack.server.get_channel(channel_id)
+        assert isinstance(channel, discord.TextChannel)
+        writer = ReplyWriter(channel)
+        for place in (3, 2, 1):
+            writer.queued(f"⏳ You are {place} in the queue.")
+            await asyncio.sleep(1.2)  # the edit bucket (5 per 5 s) lets each place show
+        writer.update("Hello")
+        await writer.finish("Hello there")
+        assert writer.first_message is not None
+        answered = str(writer.first_message.id)
+
+        abandoned = ReplyWriter(channel)
+        abandoned.queued("⏳ You are 1 in the queue.")
+        await asyncio.sleep(0.5)
+        assert abandoned.first_message is not None
+        placeholder = str(abandoned.first_message.id)
+        await abandoned.abandon()  # e.g. the host failed: no reply will take the notice's place
+        shown = {m["id"]: m for m in await driver.messages(channel_id)}
+    states = _states(shown[answered])
+    assert states[:3] == [f"⏳ You are {place} in the queue." for place in (3, 2, 1)]
+    assert states[-1] == "Hello there" and not any("queue" in state for state in states[3:])
+    assert placeholder not in shown
