@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from server_bot.errors import ChatError
+from server_bot.hints import refusal_text
 from shared.audit import AuditLevel, AuditLog, exception_code
 from shared.log import get_logger
 from shared.mentions import NO_PINGS, neutralise_mentions
@@ -41,7 +42,7 @@ def user_message(error: BaseException) -> str:
     cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(cause, ChatError):
         log.debug("refused: %s", type(cause).__name__)
-        return str(cause)
+        return refusal_text(cause)
     if isinstance(cause, app_commands.CommandSignatureMismatch) and isinstance(
         cause.command, app_commands.Group
     ):

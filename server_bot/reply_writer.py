@@ -1,7 +1,10 @@
 """Shows one streamed reply in a session channel.
 
-Typing indicator until the first text; then the reply message is edited in place as text arrives (paced
-by the edit bucket Discord reports, one request kept in reserve for the final edit); past 2000 characters
+Typing indicator until the first text (or a "you are N in the queue" placeholder the reply replaces);
+then the reply message is edited in place as text arrives (paced by the edit bucket Discord reports, one
+request kept in reserve for the final edit). A page's first edit is not spread over the window: it follows
+the first tokens as soon as the bucket has a spare request, so the reply never sits on one word while the
+pacing waits for a share of a window an earlier edit opened (issue #15). Past 2000 characters
 the reply continues in new messages (`render.split_reply`). The last page carries a Stop button while the
 model writes and a Regenerate button afterwards. Every write neutralises mass mentions and pings nobody.
 """
@@ -62,6 +65,9 @@ class ReplyWriter:
         self._pages: list[discord.Message] = []
         self._shown: list[str] = []
         self._typing: asyncio.Task[None] | None = None
+        self._edited: set[int] = set()  # ids of pages edited at least once
+        self._has_text = False  # False while nothing or only the queue placeholder is shown
+        self._placeholder: str | None = None
         self._sender: LatestValueSender[tuple[str, bool]] = LatestValueSender(
             self._render, self._edit_budget, name=f"reply:{channel.id}"
         )
@@ -72,6 +78,14 @@ class ReplyWriter:
     def update(self, text: str) -> None:
         """The reply so far; shown as soon as the rate limit allows."""
         if text.strip():
+            self._has_text = True
+            self._stop_typing()
+            self._sender.update((text, False))
+
+    def queued(self, text: str) -> None:
+        """The prompt waits for the AI host: say so where the reply will appear (the reply replaces it)."""
+        if not self._has_text:
+            self._placeholder = text
             self._stop_typing()
             self._sender.update((text, False))
 
@@ -86,8 +100,15 @@ class ReplyWriter:
         await self._channel.send(neutralise_mentions(text), allowed_mentions=NO_PINGS)
 
     async def abandon(self) -> None:
+        """No reply will follow: stop, and take away a queue placeholder (it would say "waiting" forever)."""
         self._stop_typing()
         await self._sender.aclose()
+        if not self._has_text and self._pages:
+            placeholder = self._pages.pop()
+            try:
+                await placeholder.delete()
+            except discord.HTTPException:
+                log.debug("could not delete a queue placeholder", exc_info=True)
 
     @property
     def first_message(self) -> discord.Message | None:
@@ -113,6 +134,8 @@ class ReplyWriter:
             elif self._shown[index] != page or (index == last and final):
                 await self._pages[index].edit(content=page, view=view, allowed_mentions=NO_PINGS)
                 self._shown[index] = page
+                if text != self._placeholder:  # a moved place in the queue is not the reply's first edit
+                    self._edited.add(self._pages[index].id)
 
     async def _retire_buttons_of_last_page(self) -> None:
         if self._pages:
@@ -127,7 +150,8 @@ class ReplyWriter:
             channel_id=self._channel.id,
             message_id=self._pages[-1].id,
         )
-        return route_budget(discord_internals.channel_http(self._channel), route)
+        budget = route_budget(discord_internals.channel_http(self._channel), route)
+        return first_edit_budget(budget) if self._pages[-1].id not in self._edited else budget
 
     async def _keep_typing(self) -> None:
         while True:
@@ -146,3 +170,12 @@ class ReplyWriter:
         self._stop_typing()
         with contextlib.suppress(Exception):
             await self._sender.aclose()
+
+
+def first_edit_budget(budget: Budget | None, *, reserve: int = 1) -> Budget | None:
+    """The budget a page's first edit is paced by: no waiting while a request beyond the `reserve` is
+    left. The bucket the last reply (or a removed button) drew from may still be open, and spreading the
+    rest of it evenly would leave the first words alone on screen for seconds."""
+    if budget is None or budget.remaining <= reserve:
+        return budget
+    return Budget(remaining=budget.remaining, reset_in_s=0.0)

@@ -6,7 +6,9 @@ whose `user_message` is meant for the user.
 
 Public API:
 - `Core` (app): `.access` `AccessService`, `.sessions` `SessionService`, `.conversation`
-  `ConversationService`, `.moderation` `ModerationService`, `.subscribe(listener)`, `.start()`.
+  `ConversationService`, `.moderation` `ModerationService`, `.oversight` `OversightService` (admins'
+  reads: open sessions, banned users, the audit trail by `AuditQuery`), `.subscribe(listener)`, `.start()`.
+- Admin actions (ban, unban, suspend, toggles, transfer) are audited by the core as `ADMIN_ACTION`.
 - `Actor`, `FrontEnd` (identity).
 - Reply events (events): `Accepted`, `Queued`, `TextSoFar`, `HostOffline`, `ContextDropped`, `Finished`,
   `Withheld`, `FallbackReply`, `Failed`; `ReplyEvent`, `ReplyStream`, `FINAL_EVENTS`.
@@ -18,6 +20,7 @@ Public API:
 """
 
 from server_bot.core.access import AccessService
+from server_bot.core.admin_audit import ADMIN_ACTION
 from server_bot.core.app import Core
 from server_bot.core.conversation import ConversationService
 from server_bot.core.errors import (
@@ -66,6 +69,7 @@ from server_bot.core.events import (
 )
 from server_bot.core.identity import FRONT_ENDS, Actor, FrontEnd
 from server_bot.core.moderation import ModerationService
+from server_bot.core.oversight import AuditQuery, OversightService
 from server_bot.core.ports import (
     Clock,
     ObjectStore,
@@ -79,11 +83,13 @@ from server_bot.core.sessions import SessionService, TranscriptLink
 from server_bot.db.records import SessionInfo, Turn
 
 __all__ = [
+    "ADMIN_ACTION",
     "FINAL_EVENTS",
     "FRONT_ENDS",
     "Accepted",
     "AccessService",
     "Actor",
+    "AuditQuery",
     "Banned",
     "Blocked",
     "Clock",
@@ -110,6 +116,7 @@ __all__ = [
     "NotSessionOwner",
     "NoticeListener",
     "ObjectStore",
+    "OversightService",
     "PromptBlocked",
     "PromptTooLong",
     "Queued",

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from server_bot.core.admin_audit import admin_action
 from server_bot.core.errors import Banned, NotAdmin, RateLimited, RequestsPaused, Suspended
 from server_bot.core.identity import Actor
 from server_bot.core.ports import Clock, RateLimiter, Repository, Scope
 from server_bot.db.records import UserInfo
+from shared.audit import AuditLog
 
 # Toggle and setting names in the database.
 REQUESTS_PAUSED = "requests_paused"
@@ -32,8 +34,10 @@ class AccessService:
         *,
         admin_role_id: int | None = None,
         fallback_default: bool = False,
+        audit: AuditLog | None = None,
     ) -> None:
         self._repo = repo
+        self._audit = audit  # admin actions are audited here, whichever front asked
         self._limiter = limiter
         self._clock = clock
         self._configured_admin_role_id = admin_role_id
@@ -94,38 +98,48 @@ class AccessService:
         return await self._repo.get_toggle(REQUESTS_PAUSED)
 
     async def set_paused(self, actor: Actor, paused: bool) -> None:
-        await self.require_admin(actor)
-        await self._repo.set_toggle(REQUESTS_PAUSED, paused, updated_by=actor.user_id)
+        async with admin_action(self._audit, actor, f"toggle.{REQUESTS_PAUSED}", target=_on_off(paused)):
+            await self.require_admin(actor)
+            await self._repo.set_toggle(REQUESTS_PAUSED, paused, updated_by=actor.user_id)
 
     async def fallback_enabled(self) -> bool:
         return await self._repo.get_toggle(FALLBACK_ENABLED, default=self._fallback_default)
 
     async def set_fallback(self, actor: Actor, enabled: bool) -> None:
-        await self.require_admin(actor)
-        await self._repo.set_toggle(FALLBACK_ENABLED, enabled, updated_by=actor.user_id)
+        async with admin_action(self._audit, actor, f"toggle.{FALLBACK_ENABLED}", target=_on_off(enabled)):
+            await self.require_admin(actor)
+            await self._repo.set_toggle(FALLBACK_ENABLED, enabled, updated_by=actor.user_id)
 
     # ---- bans and suspensions -------------------------------------------------------------------------
 
     async def ban(self, user_id: int, *, by: Actor | None = None) -> UserInfo:
         """Ban `user_id` and close their open session. `by=None` is the platform itself (a guild ban)."""
-        if by is not None:
-            await self.require_admin(by)
-        user = await self._repo.ban_user(user_id)
-        if self._on_ban is not None:
-            await self._on_ban(user_id)
+        async with admin_action(self._audit, by, "ban", target=user_id):
+            if by is not None:
+                await self.require_admin(by)
+            user = await self._repo.ban_user(user_id)
+            if self._on_ban is not None:
+                await self._on_ban(user_id)
         return user
 
     async def unban(self, user_id: int, *, by: Actor | None = None) -> UserInfo:
-        if by is not None:
-            await self.require_admin(by)
-        return await self._repo.unban_user(user_id)
+        async with admin_action(self._audit, by, "unban", target=user_id):
+            if by is not None:
+                await self.require_admin(by)
+            return await self._repo.unban_user(user_id)
 
     async def suspend(self, user_id: int, until: datetime, *, by: Actor | None = None) -> UserInfo:
-        if by is not None:
-            await self.require_admin(by)
-        return await self._repo.suspend_user(user_id, until)
+        async with admin_action(self._audit, by, "suspend", target=user_id):
+            if by is not None:
+                await self.require_admin(by)
+            return await self._repo.suspend_user(user_id, until)
 
     async def lift_suspension(self, user_id: int, *, by: Actor | None = None) -> UserInfo:
-        if by is not None:
-            await self.require_admin(by)
-        return await self._repo.lift_suspension(user_id)
+        async with admin_action(self._audit, by, "lift_suspension", target=user_id):
+            if by is not None:
+                await self.require_admin(by)
+            return await self._repo.lift_suspension(user_id)
+
+
+def _on_off(enabled: bool) -> str:
+    return "on" if enabled else "off"

@@ -16,6 +16,7 @@ from server_bot.core.conversation import ConversationService
 from server_bot.core.events import NoticeListener, RequestInterrupted
 from server_bot.core.moderation import ModerationService
 from server_bot.core.notices import Notices
+from server_bot.core.oversight import OversightService
 from server_bot.core.ports import Clock, ObjectStore, RateLimiter, Relay, Repository, SystemClock
 from server_bot.core.sessions import SessionService
 from server_bot.fallback import FallbackResponder
@@ -25,7 +26,8 @@ from shared.config import ChatSettings
 
 
 class Core:
-    """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`."""
+    """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`,
+    `oversight` (admins' reads)."""
 
     def __init__(
         self,
@@ -47,11 +49,18 @@ class Core:
         self.repo = repo
         self.notices = Notices()
         self.access = AccessService(
-            repo, limiter, clock, admin_role_id=admin_role_id, fallback_default=fallback_default
+            repo, limiter, clock, admin_role_id=admin_role_id, fallback_default=fallback_default, audit=audit
         )
+        self.oversight = OversightService(repo, self.access)
         self.moderation = ModerationService(moderator, repo, audit, clock, self.notices)
         self.sessions = SessionService(
-            repo, objects, self.access, self.notices, chat, transcript_link_ttl_s=transcript_link_ttl_s
+            repo,
+            objects,
+            self.access,
+            self.notices,
+            chat,
+            transcript_link_ttl_s=transcript_link_ttl_s,
+            audit=audit,
         )
         self.conversation = ConversationService(
             repo=repo,

@@ -1,7 +1,9 @@
 """The core's exception tree: every refusal carries a message meant for the user (`str(exc)`).
 
 Fronts catch `CoreError` and show `exc.user_message` their own way (an ephemeral Discord reply, an HTTP
-4xx body, an MCP tool error). Nothing below is a bug: bugs surface as ordinary exceptions.
+4xx body, an MCP tool error). The messages name no front's commands: a front adds its own hint by `code`
+(the snake-cased class name, e.g. "no_open_session"; the Discord front's map is `server_bot.hints`).
+Nothing below is a bug: bugs surface as ordinary exceptions.
 
 CoreError                     a request the core refuses, with a message for the user
 ├── NoOpenSession             the user has no open chat session (or that id is not theirs)
@@ -27,12 +29,19 @@ CoreError                     a request the core refuses, with a message for the
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import datetime
 
 
 class CoreError(Exception):
-    """Refused with a message meant for the user."""
+    """Refused with a message meant for the user; `code` names the refusal for fronts and logs."""
+
+    code = "core_error"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     @property
     def user_message(self) -> str:
@@ -41,7 +50,7 @@ class CoreError(Exception):
 
 class NoOpenSession(CoreError):
     def __init__(self) -> None:
-        super().__init__("You have no open chat session. Start one with `/chat start`.")
+        super().__init__("You have no open chat session.")
 
 
 class NotSessionOwner(CoreError):
@@ -53,8 +62,7 @@ class SessionAlreadyOpen(CoreError):
     def __init__(self, session_id: uuid.UUID, channel_id: int | None = None) -> None:
         self.session_id = session_id
         self.channel_id = channel_id
-        where = f" <#{channel_id}>" if channel_id else ""
-        super().__init__(f"You already have an open chat{where}. End it with `/chat end` first.")
+        super().__init__("You already have an open chat: continue it, or end it first.")
 
 
 class RequestsPaused(CoreError):
@@ -86,7 +94,7 @@ class RateLimited(CoreError):
 
 class NotAdmin(CoreError):
     def __init__(self, role: str = "AI Admin") -> None:
-        super().__init__(f"This needs the **{role}** role.")
+        super().__init__(f"This needs the {role} role.")
 
 
 class RelayUnavailable(CoreError):

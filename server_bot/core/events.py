@@ -4,7 +4,7 @@ A `ReplyStream` yields, in order: `Accepted` (once the prompt is stored and hand
 carries the request id a Stop control needs), any of `Queued` / `TextSoFar` / `HostOffline`, then
 exactly one final event: `Finished`, `Withheld`, `FallbackReply` or `Failed`. `ContextDropped` may come
 right before `Finished`. Fronts render each type their own way; the `message` fields are user-facing text
-a front may show as is.
+a front may show as is (they name no front's commands; a front adds its own hints, e.g. by failure code).
 
 `SessionClosed`, `SessionTransferred`, `RequestInterrupted` and `ModerationAlert` reach fronts through
 `Core.subscribe(listener)`: they happen outside any one stream (a ban, an admin transfer, a restart).
@@ -35,7 +35,8 @@ FailureCode = Literal[
 
 FAILURE_MESSAGES: dict[str, str] = {
     "busy": "The AI host is busy right now. Please try again in a minute.",
-    "prompt_too_long": "That prompt is too long for the model's context. Try a shorter one or `/chat reset`.",
+    "prompt_too_long": "That prompt is too long for the model's context. Try a shorter one, or start the "
+    "conversation afresh.",
     "engine_error": "The model failed while answering. Please try again.",
     "bad_request": "The AI host could not read that request. Please try again.",
     "expired": "The AI host did not come back in time, so your prompt could not be answered. "
@@ -60,10 +61,16 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """The AI host has the prompt waiting; `position` 0 means it is next. `eta_s` when the relay knows."""
+    """The AI host has the prompt waiting: `position` is its place in the queue (1 = next up); `eta_s`,
+    when the relay knows, about how long until it starts. Sent again whenever the place changes."""
 
     position: int
     eta_s: float | None = None
+
+    @property
+    def message(self) -> str:
+        eta = f" (about {max(1, round(self.eta_s))} s)" if self.eta_s else ""
+        return f"⏳ You are {max(1, self.position)} in the queue{eta}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class ContextDropped:
     def message(self) -> str:
         return (
             "ℹ️ The conversation is longer than the model can read at once: the oldest "
-            f"{self.dropped_turns} messages were left out of this reply. `/chat reset` starts afresh."
+            f"{self.dropped_turns} messages were left out of this reply."
         )
 
 

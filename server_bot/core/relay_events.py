@@ -39,7 +39,12 @@ def translate(event: object) -> RelayUpdate | None:
     if isinstance(event, protocol.Failed):
         return Failed.of(event.code) if event.code in _KNOWN_FAILURES else Failed.of("unknown")
     if isinstance(event, protocol.Accepted):
-        return Queued(position=event.queue_position)
+        # The client-bot counts the requests waiting ahead of this one; its place is one further.
+        eta = getattr(event, "eta_s", None)
+        return Queued(
+            position=event.queue_position + 1,
+            eta_s=float(eta) if isinstance(eta, int | float) and eta > 0 else None,
+        )
     name = type(event).__name__
     if name == "Offline":
         return HostOffline(keep_for_s=float(getattr(event, "keep_for_s", 0.0)))

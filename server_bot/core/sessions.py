@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from server_bot import transcripts
 from server_bot.core.access import AccessService
+from server_bot.core.admin_audit import admin_action
 from server_bot.core.errors import NoOpenSession, NotSessionOwner, SessionAlreadyOpen
 from server_bot.core.events import CloseReason, SessionClosed, SessionTransferred
 from server_bot.core.identity import Actor
@@ -20,6 +21,7 @@ from server_bot.core.ports import ObjectStore, Repository
 from server_bot.core.validation import check_max_tokens, check_temperature, clean_system_prompt
 from server_bot.db import errors as db_errors
 from server_bot.db.records import SessionInfo, SessionSettings, Turn
+from shared.audit import AuditLog
 from shared.config import ChatSettings
 from shared.log import get_logger
 
@@ -49,8 +51,10 @@ class SessionService:
         chat: ChatSettings,
         *,
         transcript_link_ttl_s: int = 900,
+        audit: AuditLog | None = None,
     ) -> None:
         self._repo = repo
+        self._audit = audit
         self._objects = objects
         self._access = access
         self._notices = notices
@@ -156,17 +160,18 @@ class SessionService:
 
     async def transfer(self, actor: Actor, session_id: uuid.UUID, new_owner_id: int) -> SessionInfo:
         """Admin only: give an open session to another user (`SessionAlreadyOpen` if they have one)."""
-        await self._access.require_admin(actor)
-        before = await self._repo.get_session(session_id)
-        try:
-            after = await self._repo.transfer_session(session_id, new_owner_id)
-        except db_errors.SessionAlreadyOpen:
-            theirs = await self._repo.get_open_session_for_user(new_owner_id)
-            raise SessionAlreadyOpen(
-                theirs.id if theirs else session_id, theirs.channel_id if theirs else None
-            ) from None
-        except db_errors.SessionNotOpen:
-            raise NoOpenSession() from None
+        async with admin_action(self._audit, actor, "transfer", target=new_owner_id):
+            await self._access.require_admin(actor)
+            before = await self._repo.get_session(session_id)
+            try:
+                after = await self._repo.transfer_session(session_id, new_owner_id)
+            except db_errors.SessionAlreadyOpen:
+                theirs = await self._repo.get_open_session_for_user(new_owner_id)
+                raise SessionAlreadyOpen(
+                    theirs.id if theirs else session_id, theirs.channel_id if theirs else None
+                ) from None
+            except db_errors.SessionNotOpen:
+                raise NoOpenSession() from None
         if before.owner_id != new_owner_id:
             await self._notices.publish(
                 SessionTransferred(after.id, before.owner_id, new_owner_id, after.front_end, after.channel_id)

@@ -11,8 +11,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server_bot.db.models import AdminToggle, AuditEvent, MetricSample, ModerationViolation, utcnow
-from server_bot.db.records import AuditEventInfo, MetricSampleInfo, ToggleInfo, ViolationInfo
+from server_bot.db.models import (
+    AdminToggle,
+    AuditEvent,
+    ChatSession,
+    MetricSample,
+    ModerationViolation,
+    SessionStatus,
+    User,
+    utcnow,
+)
+from server_bot.db.records import (
+    AuditEventInfo,
+    MetricSampleInfo,
+    SessionInfo,
+    ToggleInfo,
+    UserInfo,
+    ViolationInfo,
+)
 from server_bot.db.sealing import StorageSealer, excerpt_context
 from shared.audit import AuditRecord
 
@@ -75,6 +91,56 @@ class OversightQueries:
             query = query.where(AuditEvent.user_id == user_id)
         async with self._sessionmaker() as db:
             return [_audit_event_info(row) for row in await db.scalars(query)]
+
+    async def audit_events(
+        self,
+        *,
+        event: str | None = None,
+        user_id: int | None = None,
+        success: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[AuditEventInfo]:
+        """Newest first, at most `limit`, filtered in the database (every filter optional; `since` and
+        `until` inclusive)."""
+        query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(max(1, limit))
+        if event is not None:
+            query = query.where(AuditEvent.event == event)
+        if user_id is not None:
+            query = query.where(AuditEvent.user_id == user_id)
+        if success is not None:
+            query = query.where(AuditEvent.success == success)
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        if until is not None:
+            query = query.where(AuditEvent.at <= until)
+        async with self._sessionmaker() as db:
+            return [_audit_event_info(row) for row in await db.scalars(query)]
+
+    # ---- people and sessions, for admins -----------------------------------------------------------
+
+    async def list_open_sessions(self, limit: int = 500) -> list[SessionInfo]:
+        """Every open session, oldest first (on whichever front end)."""
+        query = (
+            select(ChatSession)
+            .where(ChatSession.status == SessionStatus.OPEN.value)
+            .order_by(ChatSession.created_at, ChatSession.id)
+            .limit(limit)
+        )
+        async with self._sessionmaker() as db:
+            return [self._session_info(row) for row in await db.scalars(query)]
+
+    async def list_banned_users(self, limit: int = 500) -> list[UserInfo]:
+        """Every banned user, by id."""
+        query = select(User).where(User.banned.is_(True)).order_by(User.id).limit(limit)
+        async with self._sessionmaker() as db:
+            return [
+                UserInfo(u.id, u.created_at, u.banned, u.suspended_until) for u in await db.scalars(query)
+            ]
+
+    def _session_info(self, row: ChatSession) -> SessionInfo:
+        raise NotImplementedError  # the repository's own; declared so this mixin type-checks
 
     async def add_violation(
         self,

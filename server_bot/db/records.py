@@ -76,6 +76,7 @@ class Turn:
     text: str
     created_at: datetime
     token_count: int | None
+    id: int | None = None  # the stored message's id (a reply's id is what `regenerate` takes)
 
 
 @dataclass(frozen=True, slots=True)

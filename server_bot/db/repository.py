@@ -360,7 +360,7 @@ class Repository(BookkeepingQueries, OversightQueries):
 
     def _turn(self, row: Message) -> Turn:
         text = self._sealer.open(row.content_sealed, message_context(row.session_id, row.role))
-        return Turn(Role(row.role), text, row.created_at, row.token_count)
+        return Turn(Role(row.role), text, row.created_at, row.token_count, row.id)
 
     async def _explain_conflict(self, owner_id: int, channel_id: int | None) -> DatabaseError:
         if await self.get_open_session_for_user(owner_id) is not None:

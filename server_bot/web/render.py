@@ -40,7 +40,7 @@ def session_detail_json(session: SessionInfo, turns: list[Turn]) -> dict[str, An
             "max_tokens": session.max_tokens,
             "system_prompt": session.system_prompt,
         },
-        "messages": [{"role": turn.role.value, "text": turn.text} for turn in turns],
+        "messages": [{"id": turn.id, "role": turn.role.value, "text": turn.text} for turn in turns],
     }
 
 
@@ -48,8 +48,9 @@ def event_json(event: ReplyEvent) -> dict[str, Any]:
     match event:
         case Accepted(request_id=request_id):
             return {"type": "accepted", "request_id": request_id}
-        case Queued(position=position):
-            return {"type": "notice", "text": f"Waiting for the AI host (position {position + 1})."}
+        case Queued(position=position, eta_s=eta_s):
+            # Shown in the reply's place until its text starts.
+            return {"type": "queued", "position": position, "eta_s": eta_s, "text": event.message}
         case TextSoFar(text=text):
             return {"type": "replace", "text": text}
         case HostOffline() | ContextDropped():

@@ -48,6 +48,8 @@ class SlowEchoRelay:
         self._pending: dict[str, SlowPending] = {}
         self._texts: dict[str, str] = {}
         self.submitted = 0  # prompts the AI host was asked to answer
+        self.queue_ahead = 0  # requests the host says wait ahead of each prompt
+        self.queue_wait_s = 0.0  # how long a prompt waits in that queue before its text starts
 
     async def submit(
         self, session_id: uuid.UUID, messages: list[protocol.ChatTurn], params: protocol.GenerationParams
@@ -61,7 +63,8 @@ class SlowEchoRelay:
 
     async def _stream(self, pending: SlowPending, reply: str) -> None:
         rid = pending.request_id
-        pending.events.put_nowait(protocol.Accepted(request_id=rid, queue_position=0))
+        pending.events.put_nowait(protocol.Accepted(request_id=rid, queue_position=self.queue_ahead))
+        await asyncio.sleep(self.queue_wait_s)
         text = ""
         for word in reply.split(" "):
             piece = word if not text else " " + word

@@ -80,11 +80,15 @@ async def test_admin_dashboard_shows_hosts_toggles_and_audit(browser: Browser, s
     await expect(page.locator("#admin-link")).to_be_visible()
     await page.goto(stack.url + "/admin")
     await expect(page.locator("#hosts")).to_contain_text("fake-echo")
+    await expect(page.locator("#open-sessions")).to_contain_text("owner")
+    await page.fill("#ban-user", str(stack.user_id("bob")))
+    await page.click("#ban-form button")
+    await expect(page.locator("#banned")).to_contain_text(str(stack.user_id("bob")))
     await page.locator("#toggles button").first.click()
     await expect(page.locator("#toggles")).to_contain_text(": on")
-    await page.fill("#f-event", "web_admin")
+    await page.fill("#f-event", "admin_action")
     await page.click("#audit-filter button")
-    await expect(page.locator("#audit")).to_contain_text("web_admin")
+    await expect(page.locator("#audit")).to_contain_text("admin_action")
     await expect(page.locator("#metrics")).to_have_js_property("complete", True)
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "web-admin.png"), full_page=True)
@@ -149,3 +153,18 @@ async def test_settings_and_system_prompt_are_saved_and_refused_clearly(
     await page.fill("#temperature", "9")
     await page.click("#save-settings")
     await expect(page.locator("#status")).to_contain_text("emperature")
+
+
+async def test_a_queued_prompt_shows_its_place_until_the_reply_replaces_it(
+    browser: Browser, stack: Stack
+) -> None:
+    stack.relay.queue_ahead, stack.relay.queue_wait_s = 1, 3.0
+    page, problems = await signed_in_page(browser, stack.url, "alice")
+    await page.click("#new-chat")
+    await page.fill("#prompt", "anyone there")
+    await page.click("#send")
+    reply = page.locator(".message.assistant").last
+    await expect(reply).to_contain_text("You are 2 in the queue")
+    await expect(reply).to_contain_text("echo: anyone there")
+    assert "queue" not in await reply.inner_text()
+    assert problems == []

@@ -102,3 +102,31 @@ async def test_a_stream_keeps_going_when_the_browser_goes_away(stack: Stack) -> 
         await asyncio.sleep(0.05)
     assert turns[-1].text.endswith("word9")
     await http.aclose()
+
+
+async def test_a_queued_prompt_streams_its_place_in_the_queue_before_the_reply(stack: Stack) -> None:
+    stack.relay.queue_ahead = 2
+    http = await sign_in(stack, "alice")
+    sid = (await http.post("/api/sessions", json={})).json()["id"]
+    events = _events((await http.post(f"/api/sessions/{sid}/messages", json={"text": "wait"})).text)
+    kinds = [e["type"] for e in events]
+    assert kinds.index("queued") < kinds.index("replace")
+    queued = events[kinds.index("queued")]
+    assert queued["position"] == 3 and queued["text"] == "⏳ You are 3 in the queue."
+    await http.aclose()
+
+
+async def test_messages_carry_ids_and_regenerate_targets_the_reply_given(stack: Stack) -> None:
+    http = await sign_in(stack, "alice")
+    sid = (await http.post("/api/sessions", json={})).json()["id"]
+    await http.post(f"/api/sessions/{sid}/messages", json={"text": "first"})
+    await http.post(f"/api/sessions/{sid}/messages", json={"text": "second"})
+    messages = (await http.get(f"/api/sessions/{sid}")).json()["messages"]
+    ids = [m["id"] for m in messages]
+    assert all(isinstance(i, int) for i in ids) and ids == sorted(ids)
+    older_reply = messages[1]["id"]
+    refused = await http.post(f"/api/sessions/{sid}/regenerate", json={"reply_id": older_reply})
+    assert refused.status_code == 409 and "latest reply" in refused.json()["error"]
+    again = _events((await http.post(f"/api/sessions/{sid}/regenerate", json={"reply_id": ids[-1]})).text)
+    assert again[-1]["type"] == "done" and again[-1]["text"] == "echo: second"
+    await http.aclose()

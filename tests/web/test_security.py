@@ -103,6 +103,8 @@ ADMIN_ROUTES = [
     ("GET", "/api/admin/overview"),
     ("GET", "/api/admin/metrics.png"),
     ("GET", "/api/admin/audit"),
+    ("GET", "/api/admin/sessions"),
+    ("GET", "/api/admin/bans"),
     ("POST", "/api/admin/bans"),
     ("DELETE", "/api/admin/bans/1"),
     ("PUT", "/api/admin/toggles/requests_paused"),
@@ -129,17 +131,35 @@ async def test_a_non_admin_gets_403_on_every_admin_route(stack: Stack) -> None:
     await admin.aclose()
 
 
-async def test_admin_actions_are_audited_and_filterable(stack: Stack) -> None:
+async def test_admin_actions_are_audited_by_the_core_and_filterable(stack: Stack) -> None:
     admin = await sign_in(stack, "admin")
     bob_id = stack.user_id("bob")
     assert (await admin.post("/api/admin/bans", json={"user_id": bob_id})).json()["banned"] is True
     assert (await admin.put("/api/admin/toggles/fallback_enabled", json={"enabled": True})).status_code == 200
-    rows = (await admin.get("/api/admin/audit", params={"event": "web_admin"})).json()
-    assert {r["command"] for r in rows} == {"ban", "toggle.fallback_enabled"}
-    assert all(r["success"] for r in rows)
+    rows = (await admin.get("/api/admin/audit", params={"event": "admin_action"})).json()
+    assert {(r["command"], r["detail"]) for r in rows} == {
+        ("ban", f"web:target:{bob_id}"),
+        ("toggle.fallback_enabled", "web:target:on"),
+    }
+    assert all(r["success"] and r["user_id"] == str(stack.user_id("admin")) for r in rows)
     assert (
-        await admin.get("/api/admin/audit", params={"event": "web_admin", "success": "false"})
+        await admin.get("/api/admin/audit", params={"event": "admin_action", "success": "false"})
     ).json() == []
+    await admin.aclose()
+
+
+async def test_the_dashboard_lists_open_sessions_and_banned_users(stack: Stack) -> None:
+    alice, admin = await sign_in(stack, "alice"), await sign_in(stack, "admin")
+    sid = (await alice.post("/api/sessions", json={})).json()["id"]
+    opened = (await admin.get("/api/admin/sessions")).json()
+    assert [(s["id"], s["owner_id"]) for s in opened] == [(sid, str(stack.user_id("alice")))]
+    assert (await admin.get("/api/admin/overview")).json()["open_sessions"] == 1
+    await admin.post("/api/admin/bans", json={"user_id": stack.user_id("alice")})
+    assert (await admin.get("/api/admin/bans")).json() == [
+        {"user_id": str(stack.user_id("alice")), "banned": True}
+    ]
+    assert (await admin.get("/api/admin/sessions")).json() == []
+    await alice.aclose()
     await admin.aclose()
 
 

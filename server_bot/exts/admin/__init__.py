@@ -196,14 +196,12 @@ class Admin(commands.Cog):
         # Leave after this command has returned, so its audit record is written first.
         spawn(self.exit(RESTART_EXIT_CODE), name="admin:restart")
 
-    @ai_admin.command(
-        name="permissions", description="The bot's guild permissions against the least it needs"
-    )
+    @ai_admin.command(name="permissions", description="What the bot's roles grant against the least it needs")
     async def permissions(self, interaction: discord.Interaction) -> None:
         await self._require_admin(interaction)
         guild = interaction.guild
         assert guild is not None  # guild_only
-        await _reply(interaction, reports.permissions_report(guild.me.guild_permissions))
+        await _reply(interaction, reports.permissions_report(*reports.bot_grants(guild.me)))
 
     # ---- helpers --------------------------------------------------------------------------------
 

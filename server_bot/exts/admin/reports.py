@@ -81,16 +81,43 @@ async def sample_client_forever(ctx: ServerContext) -> None:
             log.warning("could not store a client-bot metric sample", exc_info=True)
 
 
-def permissions_report(have: discord.Permissions) -> str:
-    """Which needed permissions the bot lacks and which it holds without needing them."""
+def permissions_report(granted: discord.Permissions, everyone: discord.Permissions) -> str:
+    """The bot's permissions against the least it needs, split by where they come from: what the bot's
+    own roles grant (the admin can change that without touching anyone else) apart from @everyone's
+    defaults, which every member holds and which are only counted here."""
+    admin = granted.administrator or everyone.administrator
+    have = discord.Permissions.all() if admin else granted | everyone
     missing = [name for name, needed in SERVER_BOT_PERMISSIONS if needed and not getattr(have, name)]
-    excessive = [name for name, held in have if held and not getattr(SERVER_BOT_PERMISSIONS, name)]
+    excessive = [name for name, held in granted if held and not getattr(SERVER_BOT_PERMISSIONS, name)]
+    from_everyone = [
+        name
+        for name, held in everyone
+        if held and not getattr(SERVER_BOT_PERMISSIONS, name) and not getattr(granted, name)
+    ]
     lines = ["**Server-bot permissions**"]
-    lines.append("Missing: " + (", ".join(f"`{n}`" for n in missing) if missing else "none"))
-    lines.append("Excessive: " + (", ".join(f"`{n}`" for n in excessive) if excessive else "none"))
-    if have.administrator:
+    lines.append("Missing (grant them to the bot's role): " + _listed(missing))
+    lines.append("Excessive, granted to the bot's roles (remove them there): " + _listed(excessive))
+    if from_everyone:
+        lines.append(
+            f"Not listed: {len(from_everyone)} more come from the server's default permissions, "
+            "which every member holds; the bot needs none of them."
+        )
+    if admin:
         lines.append("The bot has `administrator`, which grants everything: give it only the needed set.")
     return "\n".join(lines)
+
+
+def bot_grants(me: discord.Member) -> tuple[discord.Permissions, discord.Permissions]:
+    """(what the bot's own roles grant, @everyone's defaults) in its guild."""
+    granted = discord.Permissions.none()
+    for role in me.roles:
+        if not role.is_default():
+            granted |= role.permissions
+    return granted, me.guild.default_role.permissions
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) if names else "none"
 
 
 def duration(seconds: float) -> str:

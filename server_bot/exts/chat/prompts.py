@@ -12,6 +12,7 @@ from server_bot.actors import actor_of
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.core import CoreError, PromptBlocked
 from server_bot.exts.chat.replies import show_reply
+from server_bot.hints import refusal_text
 from shared.log import get_logger
 from shared.mentions import NO_PINGS
 
@@ -41,10 +42,10 @@ class PromptListener(commands.Cog):
             )
         except CoreError as refusal:
             if isinstance(refusal, PromptBlocked):
-                await message.reply(refusal.user_message, allowed_mentions=NO_PINGS)
+                await message.reply(refusal_text(refusal), allowed_mentions=NO_PINGS)
             else:
                 await message.reply(
-                    refusal.user_message, allowed_mentions=NO_PINGS, delete_after=_REFUSAL_SHOWN_S
+                    refusal_text(refusal), allowed_mentions=NO_PINGS, delete_after=_REFUSAL_SHOWN_S
                 )
             return
         await show_reply(message.channel, stream, self.bot.latest_replies)

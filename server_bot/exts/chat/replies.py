@@ -31,6 +31,7 @@ from server_bot.core import (
     TextSoFar,
     Withheld,
 )
+from server_bot.hints import context_dropped_text, failure_text
 from server_bot.reply_writer import LatestReplies, ReplyWriter
 from shared.log import get_logger
 from shared.mentions import NO_PINGS, neutralise_mentions
@@ -69,14 +70,14 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
                 elif isinstance(event, Failed):
                     await writer.abandon()
                     if event.code != "session_closed":  # the channel is going away
-                        await writer.notice(event.message)
+                        await writer.notice(failure_text(event))
                 elif isinstance(event, FallbackReply):
                     await writer.abandon()
                     await channel.send(neutralise_mentions(event.text), allowed_mentions=NO_PINGS)
                 elif isinstance(event, Queued):
-                    pass  # typing continues; the position is not worth a message
+                    writer.queued(event.message)  # edited as the place changes, replaced by the reply
         if dropped is not None:
-            await writer.notice(dropped.message)
+            await writer.notice(context_dropped_text(dropped))
     except discord.NotFound:
         log.info("session channel %s vanished while a reply was shown", channel.id)
     finally:

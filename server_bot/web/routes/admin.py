@@ -12,14 +12,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from server_bot.core import AuditQuery
 from server_bot.metrics_chart import KINDS, period, render_png, summarise
 from server_bot.web.deps import Admin, Context, actor_of
+from server_bot.web.render import session_json
 
 router = APIRouter(prefix="/api/admin")
 Toggle = Literal["requests_paused", "fallback_enabled"]
-# The repository returns the newest audit events for one user or all; the finer filters are applied to
-# this many of the newest ones.
-AUDIT_WINDOW = 1000
 
 
 class BanRequest(BaseModel):
@@ -44,7 +43,7 @@ async def overview(ctx: Context, login: Admin) -> dict[str, Any]:
                 "tokens_per_s": round(host.tokens_per_s, 1) if host is not None and online else None,
             }
         ],
-        "open_sessions": await core.repo.count_open_sessions(),
+        "open_sessions": len(await core.oversight.open_sessions(actor_of(ctx, login))),
         "toggles": {
             "requests_paused": await core.access.paused(),
             "fallback_enabled": await core.access.fallback_enabled(),
@@ -73,15 +72,8 @@ async def audit(  # noqa: PLR0917 (each filter is a query parameter)
     until: datetime | None = None,
     limit: int = 200,
 ) -> list[dict[str, Any]]:
-    events = await ctx.core.repo.recent_audit_events(AUDIT_WINDOW, user_id)
-    rows = [
-        e
-        for e in events
-        if (event is None or e.event == event)
-        and (success is None or e.success == success)
-        and (since is None or e.at >= _aware(since))
-        and (until is None or e.at <= _aware(until))
-    ]
+    query = AuditQuery(event, user_id, success, since, until, limit)
+    rows = await ctx.core.oversight.audit_events(actor_of(ctx, login), query)
     return [
         {
             "created_at": e.at.isoformat(),
@@ -91,35 +83,43 @@ async def audit(  # noqa: PLR0917 (each filter is a query parameter)
             "success": e.success,
             "detail": e.detail,
         }
-        for e in rows[: max(1, min(limit, AUDIT_WINDOW))]
+        for e in rows
     ]
+
+
+@router.get("/sessions")
+async def open_sessions(ctx: Context, login: Admin) -> list[dict[str, Any]]:
+    sessions = await ctx.core.oversight.open_sessions(actor_of(ctx, login))
+    return [{**session_json(s), "owner_id": str(s.owner_id)} for s in sessions]
+
+
+@router.get("/bans")
+async def banned_users(ctx: Context, login: Admin) -> list[dict[str, Any]]:
+    users = await ctx.core.oversight.banned_users(actor_of(ctx, login))
+    return [{"user_id": str(u.id), "banned": u.banned} for u in users]
+
+
+# The core audits each admin action itself (event `admin_action`), whichever front asked.
 
 
 @router.post("/bans")
 async def ban(body: BanRequest, ctx: Context, login: Admin) -> dict[str, Any]:
-    async with ctx.audit.timed("web_admin", command="ban", user_id=login.person.user_id):
-        user = await ctx.core.access.ban(body.user_id, by=actor_of(ctx, login))
+    user = await ctx.core.access.ban(body.user_id, by=actor_of(ctx, login))
     ctx.logins.drop_user(body.user_id)
     return {"user_id": str(user.id), "banned": user.banned}
 
 
 @router.delete("/bans/{user_id}")
 async def unban(user_id: int, ctx: Context, login: Admin) -> dict[str, Any]:
-    async with ctx.audit.timed("web_admin", command="unban", user_id=login.person.user_id):
-        user = await ctx.core.access.unban(user_id, by=actor_of(ctx, login))
+    user = await ctx.core.access.unban(user_id, by=actor_of(ctx, login))
     return {"user_id": str(user.id), "banned": user.banned}
 
 
 @router.put("/toggles/{name}")
 async def toggle(name: Toggle, body: ToggleRequest, ctx: Context, login: Admin) -> dict[str, bool]:
     actor = actor_of(ctx, login)
-    async with ctx.audit.timed("web_admin", command=f"toggle.{name}", user_id=login.person.user_id):
-        if name == "requests_paused":
-            await ctx.core.access.set_paused(actor, body.enabled)
-        else:
-            await ctx.core.access.set_fallback(actor, body.enabled)
+    if name == "requests_paused":
+        await ctx.core.access.set_paused(actor, body.enabled)
+    else:
+        await ctx.core.access.set_fallback(actor, body.enabled)
     return {name: body.enabled}
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

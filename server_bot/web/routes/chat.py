@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from server_bot.core import ReplyNotRegenerable, RequestNotFound
+from server_bot.db.models import Role
 from server_bot.web.deps import Context, Viewer, actor_of
 from server_bot.web.render import session_detail_json, session_json
 
@@ -65,13 +66,14 @@ async def regenerate(
     session_id: uuid.UUID, body: Regenerate, ctx: Context, login: Viewer
 ) -> StreamingResponse:
     actor = actor_of(ctx, login)
-    session = await ctx.core.sessions.get(actor, session_id)
-    # The core's history has no message ids, so "the latest reply" is asked of the repository.
-    reply_id = body.reply_id or await ctx.core.repo.latest_reply_id(session.id)
+    turns = await ctx.core.sessions.history(actor, session_id)
+    # Without an id: the latest reply, if the conversation ends with one (the core checks it again).
+    latest = turns[-1].id if turns and turns[-1].role is Role.ASSISTANT else None
+    reply_id = body.reply_id or latest
     if reply_id is None:
         raise ReplyNotRegenerable()
     stream = await ctx.core.conversation.regenerate(actor, reply_id)
-    if stream.session_id != session.id:
+    if stream.session_id != session_id:
         await stream.aclose()
         raise ReplyNotRegenerable()
     return StreamingResponse(ctx.pumps.follow(stream), media_type="text/event-stream", headers=_SSE_HEADERS)

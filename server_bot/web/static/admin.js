@@ -12,7 +12,11 @@ async function loadOverview() {
   const data = await ML.json("GET", "/api/admin/overview");
   table("hosts", ["host", "online", "load", "tokens/s"],
     data.hosts.map((h) => [h.name, h.online ? "yes" : "no", h.load, h.tokens_per_s ?? "-"]));
-  table("open-sessions", ["open sessions"], [[data.open_sessions]]);
+  const sessions = await ML.json("GET", "/api/admin/sessions");
+  table("open-sessions", ["session", "owner", "front end", "opened"],
+    sessions.map((x) => [x.id, x.owner_id, x.front_end, x.created_at]));
+  const bans = await ML.json("GET", "/api/admin/bans");
+  table("banned", ["banned user"], bans.map((b) => [b.user_id]));
   $("toggles").replaceChildren(...Object.entries(data.toggles).map(([name, on]) => ML.el("li", {},
     `${name}: ${on ? "on" : "off"} `,
     ML.el("button", { type: "button", onclick: () => act("PUT", `/api/admin/toggles/${name}`, { enabled: !on }) },

@@ -4,10 +4,12 @@
 const $ = (id) => document.getElementById(id);
 const chat = { session: null, streaming: null };
 
-function messageNode(role, text) {
+function messageNode(role, text, id) {
   const body = ML.el("div", { class: "body" });
   body.append(ML.markdown(text));
-  return ML.el("div", { class: `message ${role}` }, ML.el("div", { class: "role" }, role), body);
+  const node = ML.el("div", { class: `message ${role}` }, ML.el("div", { class: "role" }, role), body);
+  if (id != null) node.dataset.id = String(id); // Regenerate names the reply it replaces
+  return node;
 }
 
 async function loadSessions() {
@@ -30,7 +32,7 @@ async function openSession(id) {
   const data = await ML.json("GET", `/api/sessions/${id}`);
   chat.session = id;
   $("chat-title").textContent = `${data.title} (${data.status})`;
-  $("messages").replaceChildren(...data.messages.map((m) => messageNode(m.role, m.text)));
+  $("messages").replaceChildren(...data.messages.map((m) => messageNode(m.role, m.text, m.id)));
   $("temperature").value = data.settings.temperature;
   $("max-tokens").value = data.settings.max_tokens;
   $("system-prompt").value = data.settings.system_prompt || "";
@@ -43,6 +45,7 @@ async function stream(path, body) {
   $("messages").append(node);
   const target = node.querySelector(".body");
   let text = "";
+  let placeholder = ""; // "You are N in the queue", until the reply's text starts
   chat.streaming = path;
   $("stop").disabled = false;
   try {
@@ -68,11 +71,14 @@ async function stream(path, body) {
         else if (event.type === "replace") text = event.text;
         else if (event.type === "done") {
           text = event.text;
+          if (event.reply_id != null) node.dataset.id = String(event.reply_id);
           ML.say("", false);
         }
+        else if (event.type === "queued") placeholder = event.text;
         else if (event.type === "notice") ML.say(event.text, false);
         else if (event.type === "error") ML.say(event.text, true);
-        target.replaceChildren(ML.markdown(text));
+        if (text || !placeholder) target.replaceChildren(ML.markdown(text));
+        else target.replaceChildren(document.createTextNode(placeholder));
       }
     }
   } finally {
@@ -122,9 +128,10 @@ async function start() {
   wire("stop", () => ML.json("POST", `/api/sessions/${chat.session}/stop`, {}));
   wire("regenerate", async () => {
     const last = [...$("messages").querySelectorAll(".message.assistant")].pop();
+    const replyId = last && last.dataset.id ? Number(last.dataset.id) : null;
     if (last) last.remove();
     try {
-      await stream(`/api/sessions/${chat.session}/regenerate`, {});
+      await stream(`/api/sessions/${chat.session}/regenerate`, { reply_id: replyId });
     } finally {
       await openSession(chat.session); // show what is stored, whether it worked or not
     }
