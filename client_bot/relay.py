@@ -149,11 +149,14 @@ class ClientRelay:
             temperature=prompt.params.temperature,
             seed=prompt.params.seed,
         )
-        if (waiting := self.engine.queue_depth) > 0:
+        # Queued behind others, or every slot busy: this request waits, and the user is shown where.
+        stats = self.engine.stats()
+        if (waiting := stats.queue_depth) > 0 or stats.slots_free == 0:
+            place = waiting + 1
             await self.link.send(
                 session_id,
                 protocol.Accepted(
-                    request_id=request.request_id, queue_position=waiting, eta_s=waiting * self._per_slot_s()
+                    request_id=request.request_id, queue_position=place, eta_s=place * self._per_slot_s()
                 ),
             )
         started = self._clock()

@@ -82,6 +82,8 @@ class Reboot(_Payload):
 
 class Accepted(_Payload):
     request_id: str
+    # The request's place in the host's queue: 1 = next to start, 0 = generating already. The same
+    # numbering as a heartbeat's `queued` list (its index + 1), so a user never sees two places for one.
     queue_position: int = Field(ge=0)
     # The host's estimate of the wait before generation starts (0: unknown or none).
     eta_s: float = Field(default=0.0, ge=0)

@@ -39,10 +39,12 @@ def translate(event: object) -> RelayUpdate | None:
     if isinstance(event, protocol.Failed):
         return Failed.of(event.code) if event.code in _KNOWN_FAILURES else Failed.of("unknown")
     if isinstance(event, protocol.Accepted):
-        # The client-bot counts the requests waiting ahead of this one; its place is one further.
+        if event.queue_position == 0:
+            return None  # generating already: the text itself is the news
+        # The host's place in its queue (1 = next).
         eta = getattr(event, "eta_s", None)
         return Queued(
-            position=event.queue_position + 1,
+            position=event.queue_position,
             eta_s=float(eta) if isinstance(eta, int | float) and eta > 0 else None,
         )
     name = type(event).__name__

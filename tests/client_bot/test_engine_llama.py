@@ -182,11 +182,15 @@ async def test_event_loop_keeps_running_during_generation(llama_engine: LlamaEng
 
     ticker = asyncio.create_task(tick())
     story = [ChatTurn("user", "Tell me a long story about a lizard who lives in a castle.")]
-    _, result = await collect(llama_engine, ask("responsive", story, max_tokens=32))
+    started = time.monotonic()
+    _, result = await collect(llama_engine, ask("responsive", story, max_tokens=96))
+    took_s = time.monotonic() - started
     ticker.cancel()
     assert result.completion_tokens > 0
     assert len(gaps) >= 5
-    assert max(gaps) < 0.1
+    # A loop blocked by the generation would show one gap about as long as the whole generation; the
+    # spinning decode threads may delay a tick by scheduler noise (~0.15 s on a loaded 2-core machine).
+    assert max(gaps) < max(0.25, took_s / 3)
 
 
 async def test_stats_report_the_model_and_recent_throughput(llama_engine: LlamaEngine) -> None:

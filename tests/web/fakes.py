@@ -63,7 +63,7 @@ class SlowEchoRelay:
 
     async def _stream(self, pending: SlowPending, reply: str) -> None:
         rid = pending.request_id
-        pending.events.put_nowait(protocol.Accepted(request_id=rid, queue_position=self.queue_ahead))
+        pending.events.put_nowait(protocol.Accepted(request_id=rid, queue_position=self.queue_ahead + 1))
         await asyncio.sleep(self.queue_wait_s)
         text = ""
         for word in reply.split(" "):

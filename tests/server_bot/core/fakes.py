@@ -63,7 +63,7 @@ def echo(pending: FakePending) -> list[object]:
     half = len(text) // 2
     rid = pending.request_id
     return [
-        protocol.Accepted(request_id=rid, queue_position=0),
+        protocol.Accepted(request_id=rid, queue_position=1),
         protocol.Delta(request_id=rid, offset=0, text=text[:half]),
         protocol.Delta(request_id=rid, offset=half, text=text[half:]),
         protocol.Done(request_id=rid, text=text, finish_reason="stop", completion_tokens=3, total_ms=10),
