@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devcord import forms as F
 from devcord import permissions as P
 from devcord.errors import (
     ALREADY_ACKNOWLEDGED,
@@ -24,7 +25,15 @@ from devcord.errors import (
     missing_permissions,
     unknown,
 )
-from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.http import (
+    CALLER,
+    json_response,
+    no_content,
+    read_json,
+    read_json_array,
+    read_message_body,
+    snowflake_param,
+)
 from devcord.model import (
     DM,
     EPHEMERAL,
@@ -100,21 +109,33 @@ class Interactions:
         if not isinstance(app, Application) or str(app.id) != request.match_info["application_id"]:
             raise missing_access()
         if "guild_id" in request.match_info:
-            guild = self.world.guild(int(request.match_info["guild_id"]))
+            guild = self.world.guild(snowflake_param(request, "guild_id"))
             if app.bot_user_id not in guild.members:
                 raise missing_access()
             return app, app.guild_commands.setdefault(guild.id, {})
         return app, app.global_commands
 
     def _stored_command(
-        self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json]
+        self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json], at: str = ""
     ) -> Json:
+        """A command as stored and answered; `at` is the path of `data` in the request body ("0." for
+        the first of a bulk overwrite), so form errors name the right field."""
         name = data.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
-            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
-        ctype = int(data.get("type") or 1)
-        if ctype == 1 and len(data.get("description") or "") > 100:
-            raise form_error("description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            raise form_error(f"{at}name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        ctype = F.optional(data, "type", F.integer, at) or 1
+        description = F.optional(data, "description", F.string, at) or ""
+        if ctype == 1 and len(description) > 100:
+            raise form_error(
+                f"{at}description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        options = F.optional(data, "options", F.objects, at) or []
+        permissions = F.optional(data, "default_member_permissions", F.snowflake, at)
+        for key in ("dm_permission", "nsfw"):
+            F.optional(data, key, F.boolean, at)
+        for key in ("contexts", "integration_types"):
+            for i, item in enumerate(F.optional(data, key, F.array, at) or []):
+                F.integer(item, f"{at}{key}.{i}")
         existing = next((c for c in old.values() if c["name"] == name and c["type"] == ctype), None)
         command_id = int(existing["id"]) if existing else self.world.ids.next()
         stored: Json = {
@@ -123,9 +144,9 @@ class Interactions:
             "version": str(self.world.ids.next()),
             "type": ctype,
             "name": name,
-            "description": data.get("description") or "",
-            "options": data.get("options") or [],
-            "default_member_permissions": data.get("default_member_permissions"),
+            "description": description,
+            "options": options,
+            "default_member_permissions": None if permissions is None else str(permissions),
             "dm_permission": data.get("dm_permission", True),
             "nsfw": bool(data.get("nsfw")),
             "contexts": data.get("contexts"),
@@ -143,11 +164,12 @@ class Interactions:
 
     async def overwrite_commands(self, request: web.Request) -> web.Response:
         app, commands = self._command_app(request)
-        body = await request.json()
-        if not isinstance(body, list):
-            raise form_error("_root", "BASE_TYPE_LIST", "Must be an array.")
+        body = await read_json_array(request)
         guild_id = request.match_info.get("guild_id")
-        fresh = [self._stored_command(app, item, guild_id, commands) for item in body]
+        fresh = [
+            self._stored_command(app, F.obj(item, str(i)), guild_id, commands, f"{i}.")
+            for i, item in enumerate(body)
+        ]
         commands.clear()
         commands.update({int(c["id"]): c for c in fresh})
         return json_response(fresh)
@@ -307,7 +329,7 @@ class Interactions:
         )
 
     async def callback(self, request: web.Request) -> web.Response:
-        interaction = self.by_id.get(int(request.match_info["interaction_id"]))
+        interaction = self.by_id.get(snowflake_param(request, "interaction_id"))
         if interaction is None or interaction.token != request.match_info["interaction_token"]:
             raise unknown(UNKNOWN_INTERACTION, "interaction")
         if interaction.response_type is not None:
@@ -315,8 +337,8 @@ class Interactions:
         if time.time() - interaction.created > self.initial_response_s:
             raise unknown(UNKNOWN_INTERACTION, "interaction")
         body, files = await read_message_body(request, self.world.ids)
-        kind = int(body.get("type") or 0)
-        data = body.get("data") or {}
+        kind = F.optional(body, "type", F.integer) or 0
+        data = F.optional(body, "data", F.obj) or {}
         resource = self._apply_callback(interaction, kind, data, files or [])
         self._announce(interaction)
         if request.query.get("with_response", "").lower() not in ("1", "true"):
@@ -332,7 +354,7 @@ class Interactions:
             flags = int(data.get("flags") or 0) & (EPHEMERAL | (1 << 2) | (1 << 12) | (1 << 15))
             interaction.original = self._respond_message(interaction, data, files, flags)
         elif kind == DEFERRED_CHANNEL_MESSAGE:
-            flags = LOADING | (int(data.get("flags") or 0) & EPHEMERAL)
+            flags = LOADING | ((F.optional(data, "flags", F.integer, "data.") or 0) & EPHEMERAL)
             interaction.original = self._respond_message(interaction, {"content": ""}, [], flags)
         elif kind in (DEFERRED_UPDATE, UPDATE_MESSAGE) and is_component:
             assert interaction.source is not None
@@ -343,7 +365,7 @@ class Interactions:
         elif kind == MODAL:
             interaction.modal = data
         elif kind == AUTOCOMPLETE_RESULT:
-            interaction.choices = list(data.get("choices") or [])
+            interaction.choices = F.optional(data, "choices", F.objects, "data.") or []
         else:
             raise form_error(
                 "type", "BASE_TYPE_CHOICES", f"Interaction response type {kind} is not valid here."

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from devcord.forms import objects, snowflake
 from devcord.intents import application_flags
 from devcord.permissions import Overwrite
 from devcord.snowflake import DISCORD_EPOCH_MS
@@ -300,7 +301,8 @@ def merge_attachments(msg: Message, body: Json, files: list[Attachment] | None) 
     """On edit, `attachments` lists the existing ones to keep; uploaded files are added to them."""
     if "attachments" not in body and not files:
         return None
-    keep_ids = {int(a["id"]) for a in body.get("attachments") or [] if "id" in a}
+    kept_items = objects(body.get("attachments") or [], "attachments")
+    keep_ids = {snowflake(a["id"], f"attachments.{i}.id") for i, a in enumerate(kept_items) if "id" in a}
     kept = (
         [a for a in msg.attachments if a.id in keep_ids] if "attachments" in body else list(msg.attachments)
     )
