@@ -9,7 +9,7 @@ from aiohttp import BodyPartReader, web
 
 from devcord.errors import ApiError, form_error
 from devcord.forms import objects, optional, snowflake, string
-from devcord.model import Application, Attachment
+from devcord.model import Application, Attachment, media_type
 from devcord.snowflake import SnowflakeFactory
 
 # The bot application that authenticated the request (set by the server's Discord middleware).
@@ -94,6 +94,7 @@ async def read_message_body(
         meta = described.get(index) or {}
         att.filename = optional(meta, "filename", string) or att.filename
         att.description = optional(meta, "description", string)
+        att.content_type = media_type(att.filename, att.content_type)
         attachments.append(att)
     return payload, attachments
 

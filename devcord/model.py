@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,6 +200,23 @@ class Channel:
                 rate_limit_per_user=0,
             )
         return out
+
+
+# Python's built-in table only (an instance reads no system mime.types), so every machine agrees.
+_MEDIA_TYPES = mimetypes.MimeTypes()
+_GENERIC = {None, "", "application/octet-stream"}
+
+
+def media_type(filename: str, declared: str | None) -> str | None:
+    """An upload's `content_type` as Discord reports it: derived from the file name's extension (client
+    libraries such as discord.py send every file as application/octet-stream), text with its charset;
+    a specific type the uploader declared wins, and an unknown extension keeps what was declared."""
+    if declared not in _GENERIC:
+        return declared
+    guessed, _ = _MEDIA_TYPES.guess_type(filename, strict=False)
+    if guessed is None:
+        return declared or None
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
 @dataclass
