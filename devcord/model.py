@@ -114,9 +114,11 @@ class Role:
     hoist: bool = False
     mentionable: bool = False
     managed: bool = False
+    # The bot a managed role belongs to (the role Discord creates when the bot joins): `tags.bot_id`.
+    bot_id: int | None = None
 
     def payload(self) -> Json:
-        return {
+        out: Json = {
             "id": str(self.id),
             "name": self.name,
             "color": self.color,
@@ -130,6 +132,9 @@ class Role:
             "mentionable": self.mentionable,
             "flags": 0,
         }
+        if self.bot_id is not None:
+            out["tags"] = {"bot_id": str(self.bot_id)}
+        return out
 
 
 @dataclass
