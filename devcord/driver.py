@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 from devcord import permissions as P
 from devcord.errors import UNKNOWN_GUILD, UNKNOWN_INTERACTION, ApiError, form_error, unknown
 from devcord.http import json_response, read_json
-from devcord.model import Attachment, Event, Guild, Json, Message, User
+from devcord.model import Attachment, Event, Guild, Json, Message, User, media_type
 from devcord.ratelimit import Limit
 from devcord.rest import emit_typing, post_message
 
@@ -202,7 +202,7 @@ class DriverApi:
             Attachment(
                 self.world.ids.next(),
                 str(f["filename"]),
-                f.get("content_type"),
+                media_type(str(f["filename"]), f.get("content_type")),
                 base64.b64decode(f.get("content_b64") or b""),
             )
             for f in body.pop("files", None) or []

@@ -38,6 +38,11 @@ AUTHENTICATION_FAILED, ALREADY_AUTHENTICATED, SESSION_TIMED_OUT = 4004, 4005, 40
 INVALID_INTENTS, DISALLOWED_INTENTS = 4013, 4014
 
 REPLAY_BUFFER = 5000
+# A heartbeat is acknowledged after a network's worth of delay, never within the same instant: discord.py
+# (2.7) records a heartbeat's send time on its keep-alive thread only once that thread wakes after the
+# send, so an ACK handled before then (devcord in the bots' own process) reads as a whole interval of
+# latency and "Can't keep up" warnings. Real Discord is always at least a round trip away.
+HEARTBEAT_ACK_DELAY_S = 0.05
 
 
 def _compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
@@ -83,12 +88,31 @@ class Connection:
         self.session: Session | None = None
         self.last_heartbeat = time.monotonic()
         self.writer = asyncio.create_task(self._drain(), name="devcord-gateway-writer")
+        self._pending_acks: set[asyncio.TimerHandle] = set()
 
     def send(self, payload: Json) -> None:
         self.send_text(json.dumps(payload))
 
     def send_text(self, text: str) -> None:
         self._queue.put_nowait(text)
+
+    def ack_heartbeat(self, delay_s: float) -> None:
+        """Send HEARTBEAT_ACK after `delay_s`, unless the connection has closed by then."""
+
+        def ack() -> None:
+            self._pending_acks.discard(handle)
+            if not self.ws.closed and not self.writer.done():
+                self.send({"op": HEARTBEAT_ACK})
+
+        handle = asyncio.get_running_loop().call_later(delay_s, ack)
+        self._pending_acks.add(handle)
+
+    def discard(self) -> None:
+        """Stop the writer and any pending ACK (the websocket has ended)."""
+        for handle in self._pending_acks:
+            handle.cancel()
+        self._pending_acks.clear()
+        self.writer.cancel()
 
     async def close(self, code: int, message: str = "") -> None:
         """Flush what is queued, then close with `code`."""
@@ -117,6 +141,7 @@ class Gateway:
     def __init__(self, world: World, *, heartbeat_interval_ms: int, url: Callable[[], str]) -> None:
         self.world = world
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.heartbeat_ack_delay_s = HEARTBEAT_ACK_DELAY_S
         self._url = url
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
@@ -180,7 +205,7 @@ class Gateway:
         for conn in list(self.connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=b"devcord stopping")
-            conn.writer.cancel()
+            conn.discard()
 
     # -- the websocket -------------------------------------------------------------------------------
 
@@ -201,7 +226,7 @@ class Gateway:
             self.connections.discard(conn)
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
-            conn.writer.cancel()
+            conn.discard()
         return ws
 
     async def _watch_heartbeats(self, conn: Connection) -> None:
@@ -224,7 +249,7 @@ class Gateway:
         data = payload.get("d")
         if op == HEARTBEAT:
             conn.last_heartbeat = time.monotonic()
-            conn.send({"op": HEARTBEAT_ACK})
+            conn.ack_heartbeat(self.heartbeat_ack_delay_s)
         elif op == IDENTIFY:
             await self._identify(conn, data)
         elif op == RESUME:

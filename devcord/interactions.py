@@ -1,6 +1,6 @@
-"""Application commands and interactions ("Interactions > Application Commands", "Receiving and
-Responding"): command registration, INTERACTION_CREATE for slash commands and components invoked by a
-driver user, the callback endpoint, and the interaction webhooks (follow-ups, @original)."""
+"""Interactions ("Interactions > Receiving and Responding"): INTERACTION_CREATE for slash commands and
+components invoked by a driver user, the callback endpoint, and the interaction webhooks (follow-ups,
+@original). The commands themselves are registered through devcord/commands.py."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from devcord import forms as F
 from devcord import permissions as P
+from devcord.commands import ApplicationCommands
 from devcord.errors import (
     ALREADY_ACKNOWLEDGED,
     INVALID_WEBHOOK_TOKEN,
-    UNKNOWN_APPLICATION_COMMAND,
     UNKNOWN_INTERACTION,
     UNKNOWN_MESSAGE,
     ApiError,
@@ -24,7 +25,12 @@ from devcord.errors import (
     missing_permissions,
     unknown,
 )
-from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.http import (
+    json_response,
+    no_content,
+    read_message_body,
+    snowflake_param,
+)
 from devcord.model import (
     DM,
     EPHEMERAL,
@@ -73,15 +79,11 @@ class Interactions:
         self.world = world
         self.initial_response_s = initial_response_s
         self.by_id: dict[int, Interaction] = {}
+        self.commands = ApplicationCommands(world)
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/applications/{application_id}/commands", self.list_commands),
-            web.put("/applications/{application_id}/commands", self.overwrite_commands),
-            web.post("/applications/{application_id}/commands", self.upsert_command),
-            web.get("/applications/{application_id}/guilds/{guild_id}/commands", self.list_commands),
-            web.put("/applications/{application_id}/guilds/{guild_id}/commands", self.overwrite_commands),
-            web.post("/applications/{application_id}/guilds/{guild_id}/commands", self.upsert_command),
+            *self.commands.routes(),
             web.post("/interactions/{interaction_id}/{interaction_token}/callback", self.callback),
             web.post("/webhooks/{webhook_id}/{webhook_token}", self.followup),
             web.get("/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self.get_webhook_message),
@@ -93,85 +95,6 @@ class Interactions:
             ),
         ]
 
-    # -- commands ------------------------------------------------------------------------------------
-
-    def _command_app(self, request: web.Request) -> tuple[Application, dict[int, Json]]:
-        app = request.get(CALLER)
-        if not isinstance(app, Application) or str(app.id) != request.match_info["application_id"]:
-            raise missing_access()
-        if "guild_id" in request.match_info:
-            guild = self.world.guild(int(request.match_info["guild_id"]))
-            if app.bot_user_id not in guild.members:
-                raise missing_access()
-            return app, app.guild_commands.setdefault(guild.id, {})
-        return app, app.global_commands
-
-    def _stored_command(
-        self, app: Application, data: Json, guild_id: str | None, old: dict[int, Json]
-    ) -> Json:
-        name = data.get("name")
-        if not isinstance(name, str) or not 1 <= len(name) <= 32:
-            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
-        ctype = int(data.get("type") or 1)
-        if ctype == 1 and len(data.get("description") or "") > 100:
-            raise form_error("description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        existing = next((c for c in old.values() if c["name"] == name and c["type"] == ctype), None)
-        command_id = int(existing["id"]) if existing else self.world.ids.next()
-        stored: Json = {
-            "id": str(command_id),
-            "application_id": str(app.id),
-            "version": str(self.world.ids.next()),
-            "type": ctype,
-            "name": name,
-            "description": data.get("description") or "",
-            "options": data.get("options") or [],
-            "default_member_permissions": data.get("default_member_permissions"),
-            "dm_permission": data.get("dm_permission", True),
-            "nsfw": bool(data.get("nsfw")),
-            "contexts": data.get("contexts"),
-            "integration_types": data.get("integration_types") or [0],
-            "name_localizations": data.get("name_localizations"),
-            "description_localizations": data.get("description_localizations"),
-        }
-        if guild_id is not None:
-            stored["guild_id"] = guild_id
-        return stored
-
-    async def list_commands(self, request: web.Request) -> web.Response:
-        _, commands = self._command_app(request)
-        return json_response(list(commands.values()))
-
-    async def overwrite_commands(self, request: web.Request) -> web.Response:
-        app, commands = self._command_app(request)
-        body = await request.json()
-        if not isinstance(body, list):
-            raise form_error("_root", "BASE_TYPE_LIST", "Must be an array.")
-        guild_id = request.match_info.get("guild_id")
-        fresh = [self._stored_command(app, item, guild_id, commands) for item in body]
-        commands.clear()
-        commands.update({int(c["id"]): c for c in fresh})
-        return json_response(fresh)
-
-    async def upsert_command(self, request: web.Request) -> web.Response:
-        app, commands = self._command_app(request)
-        stored = self._stored_command(
-            app, await read_json(request), request.match_info.get("guild_id"), commands
-        )
-        created = int(stored["id"]) not in commands
-        commands[int(stored["id"])] = stored
-        return json_response(stored, status=201 if created else 200)
-
-    def find_command(self, name: str, guild_id: int | None, app_name: str | None) -> tuple[Application, Json]:
-        for app in self.world.apps.values():
-            if app_name is not None and app.name != app_name:
-                continue
-            pools = [app.guild_commands.get(guild_id, {})] if guild_id is not None else []
-            for pool in [*pools, app.global_commands]:
-                for command in pool.values():
-                    if command["name"] == name and command["type"] == 1:
-                        return app, command
-        raise unknown(UNKNOWN_APPLICATION_COMMAND, "application command")
-
     # -- creating interactions (driver side) ---------------------------------------------------------
 
     def invoke_command(
@@ -179,7 +102,7 @@ class Interactions:
     ) -> Interaction:
         """Run `/path` (e.g. "ai admin ban") with `options` as the member `user_id` in `channel`."""
         name, *subpath = path.strip().lstrip("/").split()
-        app, command = self.find_command(name, channel.guild_id, app_name)
+        app, command = self.commands.find(name, channel.guild_id, app_name)
         perms = self._user_permissions(user_id, channel)
         required = command.get("default_member_permissions")
         if required is not None and int(required) & perms != int(required):
@@ -307,7 +230,7 @@ class Interactions:
         )
 
     async def callback(self, request: web.Request) -> web.Response:
-        interaction = self.by_id.get(int(request.match_info["interaction_id"]))
+        interaction = self.by_id.get(snowflake_param(request, "interaction_id"))
         if interaction is None or interaction.token != request.match_info["interaction_token"]:
             raise unknown(UNKNOWN_INTERACTION, "interaction")
         if interaction.response_type is not None:
@@ -315,8 +238,8 @@ class Interactions:
         if time.time() - interaction.created > self.initial_response_s:
             raise unknown(UNKNOWN_INTERACTION, "interaction")
         body, files = await read_message_body(request, self.world.ids)
-        kind = int(body.get("type") or 0)
-        data = body.get("data") or {}
+        kind = F.optional(body, "type", F.integer) or 0
+        data = F.optional(body, "data", F.obj) or {}
         resource = self._apply_callback(interaction, kind, data, files or [])
         self._announce(interaction)
         if request.query.get("with_response", "").lower() not in ("1", "true"):
@@ -332,7 +255,7 @@ class Interactions:
             flags = int(data.get("flags") or 0) & (EPHEMERAL | (1 << 2) | (1 << 12) | (1 << 15))
             interaction.original = self._respond_message(interaction, data, files, flags)
         elif kind == DEFERRED_CHANNEL_MESSAGE:
-            flags = LOADING | (int(data.get("flags") or 0) & EPHEMERAL)
+            flags = LOADING | ((F.optional(data, "flags", F.integer, "data.") or 0) & EPHEMERAL)
             interaction.original = self._respond_message(interaction, {"content": ""}, [], flags)
         elif kind in (DEFERRED_UPDATE, UPDATE_MESSAGE) and is_component:
             assert interaction.source is not None
@@ -343,7 +266,7 @@ class Interactions:
         elif kind == MODAL:
             interaction.modal = data
         elif kind == AUTOCOMPLETE_RESULT:
-            interaction.choices = list(data.get("choices") or [])
+            interaction.choices = F.optional(data, "choices", F.objects, "data.") or []
         else:
             raise form_error(
                 "type", "BASE_TYPE_CHOICES", f"Interaction response type {kind} is not valid here."

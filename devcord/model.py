@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 from dataclasses import dataclass, field
 from typing import Any
 
+from devcord.forms import objects, snowflake
 from devcord.intents import application_flags
 from devcord.permissions import Overwrite
 from devcord.snowflake import DISCORD_EPOCH_MS
@@ -112,9 +114,11 @@ class Role:
     hoist: bool = False
     mentionable: bool = False
     managed: bool = False
+    # The bot a managed role belongs to (the role Discord creates when the bot joins): `tags.bot_id`.
+    bot_id: int | None = None
 
     def payload(self) -> Json:
-        return {
+        out: Json = {
             "id": str(self.id),
             "name": self.name,
             "color": self.color,
@@ -128,6 +132,9 @@ class Role:
             "mentionable": self.mentionable,
             "flags": 0,
         }
+        if self.bot_id is not None:
+            out["tags"] = {"bot_id": str(self.bot_id)}
+        return out
 
 
 @dataclass
@@ -198,6 +205,23 @@ class Channel:
                 rate_limit_per_user=0,
             )
         return out
+
+
+# Python's built-in table only (an instance reads no system mime.types), so every machine agrees.
+_MEDIA_TYPES = mimetypes.MimeTypes()
+_GENERIC = {None, "", "application/octet-stream"}
+
+
+def media_type(filename: str, declared: str | None) -> str | None:
+    """An upload's `content_type` as Discord reports it: derived from the file name's extension (client
+    libraries such as discord.py send every file as application/octet-stream), text with its charset;
+    a specific type the uploader declared wins, and an unknown extension keeps what was declared."""
+    if declared not in _GENERIC:
+        return declared
+    guessed, _ = _MEDIA_TYPES.guess_type(filename, strict=False)
+    if guessed is None:
+        return declared or None
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
 @dataclass
@@ -300,7 +324,8 @@ def merge_attachments(msg: Message, body: Json, files: list[Attachment] | None) 
     """On edit, `attachments` lists the existing ones to keep; uploaded files are added to them."""
     if "attachments" not in body and not files:
         return None
-    keep_ids = {int(a["id"]) for a in body.get("attachments") or [] if "id" in a}
+    kept_items = objects(body.get("attachments") or [], "attachments")
+    keep_ids = {snowflake(a["id"], f"attachments.{i}.id") for i, a in enumerate(kept_items) if "id" in a}
     kept = (
         [a for a in msg.attachments if a.id in keep_ids] if "attachments" in body else list(msg.attachments)
     )

@@ -13,7 +13,7 @@ from aiohttp import web
 from devcord import limits as L
 from devcord import permissions as P
 from devcord.errors import form_error, missing_permissions
-from devcord.http import json_response, no_content
+from devcord.http import json_response, no_content, snowflake_param
 from devcord.model import Json, Message, iso
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class Pins:
         perms = self.world.require(channel, self.api.me(request), P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY)
         if channel.type != 1 and not perms & (P.PIN_MESSAGES | P.MANAGE_MESSAGES):
             raise missing_permissions()
-        return self.world.message(channel.id, int(request.match_info["message_id"]))
+        return self.world.message(channel.id, snowflake_param(request, "message_id"))
 
     async def pin(self, request: web.Request) -> web.Response:
         msg = self._target(request)

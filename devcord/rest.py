@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devcord import forms as F
 from devcord import intents as I
 from devcord import limits as L
 from devcord import permissions as P
@@ -22,7 +23,7 @@ from devcord.errors import (
     missing_permissions,
     unauthorized,
 )
-from devcord.http import CALLER, json_response, no_content, read_json, read_message_body
+from devcord.http import CALLER, int_query, json_response, no_content, read_json, read_message_body
 from devcord.http import snowflake_param as _id
 from devcord.interactions import Interactions
 from devcord.model import (
@@ -153,10 +154,9 @@ class DiscordApi:
 
     async def create_dm(self, request: web.Request) -> web.Response:
         body = await read_json(request)
-        try:
-            recipient = self.world.user(int(body["recipient_id"]))
-        except (KeyError, ValueError):
-            raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
+        if body.get("recipient_id") is None:
+            raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required")
+        recipient = self.world.user(F.snowflake(body["recipient_id"], "recipient_id"))
         channel = self.world.dm_channel(self.me(request), recipient.id)
         return json_response(self.world.dm_payload(channel, self.me(request)))
 
@@ -195,28 +195,25 @@ class DiscordApi:
         return json_response([self.world.channel_payload(c) for c in shown])
 
     def _overwrites(
-        self, guild: Guild, raw: list[Json], me: int, *, check_against: int
+        self, guild: Guild, raw: Any, me: int, *, check_against: int, single: bool = False
     ) -> dict[int, P.Overwrite]:
         """Parse `permission_overwrites`; a bot can only allow/deny bits it holds itself (50013 otherwise),
-        and only administrators may put MANAGE_ROLES in an overwrite ("Create Guild Channel")."""
+        and only administrators may put MANAGE_ROLES in an overwrite ("Create Guild Channel").
+        `single`: one overwrite as the whole body (Edit Channel Permissions), so errors name its fields."""
         out: dict[int, P.Overwrite] = {}
         is_admin = bool(self.world.guild_permissions(guild, me) & P.ADMINISTRATOR)
-        for i, item in enumerate(raw):
-            try:
-                ow = P.Overwrite(
-                    int(item["id"]),
-                    int(item.get("type", 0)),
-                    int(item.get("allow") or 0),
-                    int(item.get("deny") or 0),
-                )
-            except (KeyError, ValueError, TypeError):
-                raise form_error(
-                    f"permission_overwrites.{i}", "BASE_TYPE_REQUIRED", "Invalid overwrite"
-                ) from None
+        for i, item in enumerate(F.objects(raw, "permission_overwrites")):
+            at = "" if single else f"permission_overwrites.{i}."
+            if item.get("id") is None:
+                raise form_error(f"{at}id", "BASE_TYPE_REQUIRED", "This field is required")
+            ow = P.Overwrite(
+                F.snowflake(item["id"], f"{at}id"),
+                F.optional(item, "type", F.integer, at) or 0,
+                F.optional(item, "allow", F.snowflake, at) or 0,
+                F.optional(item, "deny", F.snowflake, at) or 0,
+            )
             if ow.type not in (0, 1):
-                raise form_error(
-                    f"permission_overwrites.{i}.type", "BASE_TYPE_CHOICES", "Value must be 0 or 1."
-                )
+                raise form_error(f"{at}type", "BASE_TYPE_CHOICES", "Value must be 0 or 1.")
             touched = ow.allow | ow.deny
             if not is_admin and (touched & ~check_against or touched & P.MANAGE_ROLES):
                 raise missing_permissions()
@@ -231,34 +228,37 @@ class DiscordApi:
         name = body.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        ctype = int(body.get("type") or GUILD_TEXT)
+        ctype = F.optional(body, "type", F.integer) or GUILD_TEXT
         if ctype not in _CHANNEL_TYPES:
             raise form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 2, 4, 5, 13, 15}.")
-        parent_id = body.get("parent_id")
+        parent_id = F.optional(body, "parent_id", F.snowflake)
         if parent_id is not None:
-            parent = self.world.channels.get(int(parent_id))
+            parent = self.world.channels.get(parent_id)
             if parent is None or parent.guild_id != guild.id or parent.type != GUILD_CATEGORY:
                 raise form_error("parent_id", "CHANNEL_PARENT_INVALID", "Not a category")
         overwrites = self._overwrites(guild, body.get("permission_overwrites") or [], me, check_against=perms)
+        position = F.optional(body, "position", F.integer)
+        topic = F.optional(body, "topic", F.string)
+        nsfw = F.optional(body, "nsfw", F.boolean)
         L.check_new_channel(len(guild.channel_ids), self._children(guild, parent_id))
         channel = Channel(
             id=self.world.ids.next(),
             type=ctype,
             name=name,
             guild_id=guild.id,
-            position=int(body.get("position") or len(guild.channel_ids)),
-            parent_id=None if parent_id is None else int(parent_id),
-            topic=body.get("topic"),
-            nsfw=bool(body.get("nsfw")),
+            position=position or len(guild.channel_ids),
+            parent_id=parent_id,
+            topic=topic,
+            nsfw=bool(nsfw),
             overwrites=overwrites,
         )
         self.world.add_channel(channel)
         return json_response(self.world.channel_payload(channel), status=201)
 
-    def _children(self, guild: Guild, parent_id: Any) -> int | None:
+    def _children(self, guild: Guild, parent_id: int | None) -> int | None:
         if parent_id is None:
             return None
-        return sum(1 for c in guild.channel_ids if self.world.channels[c].parent_id == int(parent_id))
+        return sum(1 for c in guild.channel_ids if self.world.channels[c].parent_id == parent_id)
 
     async def get_channel(self, request: web.Request) -> web.Response:
         return json_response(self.world.channel_payload(self._channel(request)))
@@ -270,19 +270,18 @@ class DiscordApi:
         body = await read_json(request)
         assert channel.guild_id is not None
         guild = self.world.guilds[channel.guild_id]
+        changes = _channel_changes(body)
         overwrites = None
         if "permission_overwrites" in body:
             self.world.require(channel, me, P.MANAGE_ROLES)
             overwrites = self._overwrites(guild, body["permission_overwrites"] or [], me, check_against=perms)
-        if body.get("parent_id") is not None and str(body["parent_id"]) != str(channel.parent_id):
-            L.check_category_room(self._children(guild, body["parent_id"]))
+        parent_id = changes.get("parent_id")
+        if parent_id is not None and parent_id != channel.parent_id:
+            L.check_category_room(self._children(guild, parent_id))
 
         def change(ch: Channel) -> None:
-            for key in ("name", "topic", "nsfw", "position"):
-                if key in body:
-                    setattr(ch, key, body[key])
-            if "parent_id" in body:
-                ch.parent_id = None if body["parent_id"] is None else int(body["parent_id"])
+            for key, value in changes.items():
+                setattr(ch, key, value)
             if overwrites is not None:
                 ch.overwrites = overwrites
 
@@ -306,7 +305,7 @@ class DiscordApi:
         assert channel.guild_id is not None
         guild = self.world.guilds[channel.guild_id]
         item = {**body, "id": request.match_info["overwrite_id"]}
-        (overwrite,) = self._overwrites(guild, [item], me, check_against=perms).values()
+        (overwrite,) = self._overwrites(guild, [item], me, check_against=perms, single=True).values()
         self.world.update_channel(channel, lambda ch: ch.overwrites.__setitem__(overwrite.id, overwrite))
         return no_content()
 
@@ -328,14 +327,16 @@ class DiscordApi:
             return json_response([])
         messages = self.world.history(channel)
         query = request.query
-        limit = max(1, min(int(query.get("limit", 50)), 100))
+        limit = max(1, min(int_query(request, "limit", 50), 100))
         if "before" in query:
-            messages = [m for m in messages if m.id < int(query["before"])]
+            before = int_query(request, "before", 0)
+            messages = [m for m in messages if m.id < before]
         if "after" in query:
-            messages = sorted((m for m in messages if m.id > int(query["after"])), key=lambda m: m.id)
+            after = int_query(request, "after", 0)
+            messages = sorted((m for m in messages if m.id > after), key=lambda m: m.id)
             messages = list(reversed(messages[:limit]))
         if "around" in query:
-            pivot = int(query["around"])
+            pivot = int_query(request, "around", 0)
             older = [m for m in messages if m.id <= pivot][: (limit + 1) // 2]
             newer = [m for m in reversed(messages) if m.id > pivot][: limit // 2]
             messages = list(reversed(newer)) + older
@@ -380,6 +381,24 @@ class DiscordApi:
         return no_content()
 
 
+def _channel_changes(body: Json) -> Json:
+    """The Modify Channel fields devcord stores, type-checked; `name` and `nsfw` are not nullable."""
+    changes: Json = {}
+    if "name" in body:
+        name = F.string(body["name"], "name")
+        if not 1 <= len(name) <= 100:
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        changes["name"] = name
+    if "nsfw" in body:
+        changes["nsfw"] = F.boolean(body["nsfw"], "nsfw")
+    for key, reader in (("topic", F.string), ("position", F.integer), ("parent_id", F.snowflake)):
+        if key in body:
+            changes[key] = F.optional(body, key, reader)
+    if "position" in changes and changes["position"] is None:
+        changes["position"] = 0
+    return changes
+
+
 def post_message(
     world: World, channel: Channel, author_id: int, body: Json, files: list[Attachment]
 ) -> Message:
@@ -397,7 +416,7 @@ def post_message(
     check_message(body, has_files=bool(files), creating=True)
     ref = body.get("message_reference")
     if ref and ref.get("message_id") is not None and ref.get("fail_if_not_exists", True):
-        world.message(channel.id, int(ref["message_id"]))
+        world.message(channel.id, F.snowflake(ref["message_id"], "message_reference.message_id"))
     return world.create_message(channel, author_id, body, files, perms=perms)
 
 

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from devcord import forms as F
 from devcord import intents as I
 from devcord import limits as L
 from devcord import permissions as P
 from devcord.errors import UNKNOWN_BAN, ApiError, missing_access, missing_permissions
-from devcord.http import json_response, no_content, read_json
+from devcord.http import int_query, json_response, no_content, read_json
 from devcord.http import snowflake_param as _id
 from devcord.model import Guild
 
@@ -45,8 +46,8 @@ class MembersApi:
         guild = self.api._guild(request)
         if not self.api.app(request).privileged_intents & I.GUILD_MEMBERS:
             raise missing_access()
-        limit = max(1, min(int(request.query.get("limit", 1)), 1000))
-        after = int(request.query.get("after", 0))
+        limit = max(1, min(int_query(request, "limit", 1), 1000))
+        after = int_query(request, "after", 0)
         members = sorted((m for m in guild.members.values() if m.user_id > after), key=lambda m: m.user_id)
         return json_response([self.world.member_payload(guild, m) for m in members[:limit]])
 
@@ -68,14 +69,16 @@ class MembersApi:
         member = self.world.member(guild, _id(request, "user_id"))
         body = await read_json(request)
         if "roles" in body:
-            roles = [int(r) for r in body["roles"] or []]
+            raw = F.optional(body, "roles", F.array) or []
+            roles = [F.snowflake(r, f"roles.{i}") for i, r in enumerate(raw)]
             changed = set(roles) ^ set(member.roles)
             top = max((self.world.role(guild, r).position for r in changed), default=-1)
             self._manageable(request, guild, P.MANAGE_ROLES, top)
             self.world.set_member_roles(guild, member, roles)
         if "nick" in body:
+            nick = F.optional(body, "nick", F.string)
             self.world.require_guild(guild, self.api.me(request), P.MANAGE_NICKNAMES)
-            member.nick = body["nick"]
+            member.nick = nick or None
             self.world.set_member_roles(guild, member, member.roles)
         return json_response(self.world.member_payload(guild, member))
 
@@ -113,17 +116,19 @@ class MembersApi:
         guild = self.api._guild(request)
         perms = self.world.require_guild(guild, self.api.me(request), P.MANAGE_ROLES)
         body = await read_json(request)
-        wanted = int(body.get("permissions") or guild.everyone.permissions)
+        fields = _role_fields(body)
+        wanted = fields.pop("permissions", None)
+        wanted = guild.everyone.permissions if wanted is None else wanted
         if wanted & ~perms:
             raise missing_permissions()
         L.check_new_role(len(guild.roles))
         role = self.world.add_role(
             guild,
-            str(body.get("name") or "new role"),
+            fields.pop("name", None) or "new role",
             wanted,
-            color=int(body.get("color") or 0),
-            hoist=bool(body.get("hoist")),
-            mentionable=bool(body.get("mentionable")),
+            color=fields.get("color") or 0,
+            hoist=bool(fields.get("hoist")),
+            mentionable=bool(fields.get("mentionable")),
             position=1,
         )
         return json_response(role.payload())
@@ -133,12 +138,9 @@ class MembersApi:
         role = self.world.role(guild, _id(request, "role_id"))
         perms = self._manageable(request, guild, P.MANAGE_ROLES, role.position)
         body = await read_json(request)
-        changes: dict[str, Any] = {k: body[k] for k in ("name", "color", "hoist", "mentionable") if k in body}
-        if "permissions" in body:
-            wanted = int(body["permissions"])
-            if wanted & ~perms:
-                raise missing_permissions()
-            changes["permissions"] = wanted
+        changes = {key: value for key, value in _role_fields(body).items() if value is not None}
+        if changes.get("permissions", 0) & ~perms:
+            raise missing_permissions()
         self.world.edit_role(guild, role, changes)
         return json_response(role.payload())
 
@@ -181,3 +183,16 @@ class MembersApi:
             raise ApiError(404, UNKNOWN_BAN, "Unknown Ban")
         self.world.unban(guild, user_id)
         return no_content()
+
+
+def _role_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The role fields present in `body`, type-checked ("Create Guild Role" JSON params); null values
+    stay None (Discord keeps the old or default value for them)."""
+    readers: dict[str, Any] = {
+        "name": F.string,
+        "permissions": F.snowflake,  # a bitfield as a string of digits, or a number
+        "color": F.integer,
+        "hoist": F.boolean,
+        "mentionable": F.boolean,
+    }
+    return {key: F.optional(body, key, reader) for key, reader in readers.items() if key in body}

@@ -10,7 +10,8 @@ guilds:
   - name: MeatLizard
     owner: owner
     everyone: default            # or a list of permission names / an integer
-    roles: [{name: AI Admin, permissions: [MANAGE_GUILD]}]
+    roles: [{name: AI Admin, permissions: [MANAGE_GUILD]}, {name: server-bot, managed: true}]
+    # A managed role is a bot's own (`tags.bot_id`): the application named by `bot:`, else by its name.
     members: [{user: alice}, {user: server-bot, roles: [server-bot]}]
     channels:
       - {name: AI, type: category}
@@ -170,6 +171,7 @@ def _add_guild(world: World, item: dict[str, Any]) -> Guild:
             position=len(roles) - position + 1,
             color=int(raw.get("color") or 0),
             managed=bool(raw.get("managed")),
+            bot_id=_role_bot(world, raw),
         )
         guild.roles[role.id] = role
     by_name = {r.name: r.id for r in guild.roles.values()}
@@ -183,6 +185,20 @@ def _add_guild(world: World, item: dict[str, Any]) -> Guild:
     for position, raw in enumerate(item.get("channels") or []):
         _add_channel(world, guild, raw, position, by_name)
     return guild
+
+
+def _role_bot(world: World, raw: dict[str, Any]) -> int | None:
+    """A managed role is its bot's: the application named by `bot`, else the one with the role's name
+    (Discord names a bot's role after the bot)."""
+    if not raw.get("managed"):
+        return None
+    name = str(raw.get("bot") or raw["name"])
+    for app in world.apps.values():
+        if app.name == name:
+            return app.bot_user_id
+    raise ScenarioError(
+        f"managed role {raw['name']!r}: no application named {name!r} (name the bot with `bot:`)"
+    )
 
 
 def _joined(world: World) -> float:

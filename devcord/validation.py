@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from devcord import forms as F
 from devcord.errors import CANNOT_SEND_EMPTY_MESSAGE, ApiError, form_error
 
 Json = dict[str, Any]
@@ -20,17 +21,74 @@ _FIELD_LIMITS = {"name": 256, "value": 1024}
 
 
 def check_message(body: dict[str, Any], *, has_files: bool, creating: bool) -> None:
+    check_message_types(body)
     content = body.get("content")
-    if content is not None:
-        if not isinstance(content, str):
-            raise form_error("content", "BASE_TYPE_STRING", "Must be a string.")
-        if len(content) > MAX_CONTENT:
-            raise form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
+    if content is not None and len(content) > MAX_CONTENT:
+        raise form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
     embeds = body.get("embeds") or []
     _check_embeds(embeds)
     _check_components(body.get("components") or [])
     if creating and not (content or embeds or has_files or body.get("components") or body.get("sticker_ids")):
         raise ApiError(400, CANNOT_SEND_EMPTY_MESSAGE, "Cannot send an empty message")
+
+
+def check_message_types(body: Json) -> None:
+    """Every field devcord reads from a message body has the type Discord's form parser wants (the
+    Message resource's JSON params), so later code can index it safely."""
+    F.optional(body, "content", F.string)
+    F.optional(body, "flags", F.integer)
+    F.optional(body, "tts", F.boolean)
+    F.optional(body, "enforce_nonce", F.boolean)
+    nonce = body.get("nonce")
+    if nonce is not None and not isinstance(nonce, str):
+        F.integer(nonce, "nonce")
+    for i, embed in enumerate(F.optional(body, "embeds", F.objects) or []):
+        at = f"embeds.{i}."
+        for key in ("type", "title", "description", "url"):
+            F.optional(embed, key, F.string, at)
+        for j, fld in enumerate(F.optional(embed, "fields", F.objects, at) or []):
+            for key in ("name", "value"):
+                F.optional(fld, key, F.string, f"{at}fields.{j}.")
+        for key, text in (("footer", "text"), ("author", "name")):
+            part = F.optional(embed, key, F.obj, at)
+            if part is not None:
+                F.optional(part, text, F.string, f"{at}{key}.")
+    _check_component_types(F.optional(body, "components", F.objects) or [], "components")
+    mentions = F.optional(body, "allowed_mentions", F.obj)
+    if mentions is not None:
+        for i, item in enumerate(F.optional(mentions, "parse", F.array, "allowed_mentions.") or []):
+            F.string(item, f"allowed_mentions.parse.{i}")
+        for key in ("users", "roles"):
+            for i, item in enumerate(F.optional(mentions, key, F.array, "allowed_mentions.") or []):
+                F.snowflake(item, f"allowed_mentions.{key}.{i}")
+        F.optional(mentions, "replied_user", F.boolean, "allowed_mentions.")
+    reference = F.optional(body, "message_reference", F.obj)
+    if reference is not None:
+        for key in ("message_id", "channel_id", "guild_id"):
+            F.optional(reference, key, F.snowflake, "message_reference.")
+        F.optional(reference, "type", F.integer, "message_reference.")
+        F.optional(reference, "fail_if_not_exists", F.boolean, "message_reference.")
+    for i, attachment in enumerate(F.optional(body, "attachments", F.objects) or []):
+        F.optional(attachment, "id", F.snowflake, f"attachments.{i}.")
+        for key in ("filename", "description"):
+            F.optional(attachment, key, F.string, f"attachments.{i}.")
+    for i, sticker in enumerate(F.optional(body, "sticker_ids", F.array) or []):
+        F.snowflake(sticker, f"sticker_ids.{i}")
+
+
+def _check_component_types(items: list[Json], path: str) -> None:
+    for i, item in enumerate(items):
+        _check_component_type(item, f"{path}.{i}.")
+
+
+def _check_component_type(item: Json, at: str) -> None:
+    F.optional(item, "type", F.integer, at)
+    F.optional(item, "custom_id", F.string, at)
+    F.optional(item, "id", F.integer, at)
+    _check_component_types(F.optional(item, "components", F.objects, at) or [], f"{at}components")
+    accessory = F.optional(item, "accessory", F.obj, at)
+    if accessory is not None:
+        _check_component_type(accessory, f"{at}accessory.")
 
 
 def _check_embeds(embeds: list[Any]) -> None:

@@ -8,30 +8,28 @@ driver's event feed) tailor and deliver it.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from devcord import guild_payloads as GP
+from devcord import membership as MB
 from devcord import message_payloads as MP
+from devcord import message_store as MS
 from devcord import permissions as P
 from devcord import visibility as V
 from devcord.errors import (
-    CANNOT_EDIT_OTHERS_MESSAGE,
     UNKNOWN_CHANNEL,
     UNKNOWN_GUILD,
     UNKNOWN_MEMBER,
     UNKNOWN_MESSAGE,
     UNKNOWN_ROLE,
     UNKNOWN_USER,
-    ApiError,
     missing_access,
     missing_permissions,
     unknown,
 )
 from devcord.model import (
     DM,
-    EPHEMERAL,
     Application,
     Attachment,
     Channel,
@@ -44,13 +42,11 @@ from devcord.model import (
     User,
 )
 from devcord.snowflake import SnowflakeFactory
-from devcord.validation import stored_components, stored_embeds
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 
-NONCE_WINDOW_S = 300.0
 _DM_PERMS = (
     P.VIEW_CHANNEL
     | P.SEND_MESSAGES
@@ -76,7 +72,8 @@ class World:
         self.listeners: list[Listener] = []
         self.base_url = ""
         self._event_seq = 0
-        self._nonces: dict[tuple[int, int, str], tuple[float, int]] = {}
+        # (channel, author, nonce) -> (when, message id), for `enforce_nonce` (devcord/message_store.py).
+        self.nonces: dict[tuple[int, int, str], tuple[float, int]] = {}
 
     # -- lookups -------------------------------------------------------------------------------------
 
@@ -240,11 +237,7 @@ class World:
     # -- messages ------------------------------------------------------------------------------------
 
     def find_nonce(self, channel_id: int, author_id: int, nonce: str | int) -> Message | None:
-        hit = self._nonces.get((channel_id, author_id, str(nonce)))
-        if hit is None or time.time() - hit[0] > NONCE_WINDOW_S:
-            return None
-        found = self.messages.get(channel_id, {}).get(hit[1])
-        return found if found is not None and not found.deleted else None
+        return MS.find_nonce(self, channel_id, author_id, nonce)
 
     def create_message(
         self,
@@ -257,94 +250,15 @@ class World:
         **extra: Any,
     ) -> Message:
         """Store and announce a message; `perms` are the author's (they decide which mentions ping)."""
-        if body.get("enforce_nonce") and body.get("nonce") is not None:
-            original = self.find_nonce(channel.id, author_id, body["nonce"])
-            if original is not None:
-                return original
-        msg = Message(
-            id=self.ids.next(),
-            channel_id=channel.id,
-            guild_id=channel.guild_id,
-            author_id=author_id,
-            content=body.get("content") or "",
-            embeds=stored_embeds(list(body.get("embeds") or [])),
-            components=stored_components(list(body.get("components") or [])),
-            attachments=attachments,
-            flags=int(body.get("flags") or 0),
-            nonce=body.get("nonce"),
-            message_reference=body.get("message_reference"),
-            **extra,
-        )
-        if msg.message_reference is not None:
-            msg.type = 19 if msg.type == 0 else msg.type
-            ref = msg.message_reference
-            # The reference as Discord answers it: type 0 (DEFAULT, a reply) plus where it points.
-            msg.message_reference = {
-                "type": int(ref.get("type") or 0),
-                "channel_id": str(ref.get("channel_id") or channel.id),
-            }
-            if ref.get("message_id") is not None:
-                msg.message_reference["message_id"] = str(ref["message_id"])
-            if channel.guild_id is not None:
-                msg.message_reference["guild_id"] = str(channel.guild_id)
-        MP.resolve_mentions(self, msg, channel, body.get("allowed_mentions"), perms)
-        if msg.flags & EPHEMERAL:
-            self.ephemeral[msg.id] = msg
-            return msg
-        self.messages.setdefault(channel.id, {})[msg.id] = msg
-        channel.last_message_id = msg.id
-        if msg.nonce is not None:
-            self._nonces[(channel.id, author_id, str(msg.nonce))] = (time.time(), msg.id)
-        self.emit(
-            "MESSAGE_CREATE",
-            self.gateway_message_payload(msg),
-            guild_id=channel.guild_id,
-            viewers=self.viewers(channel),
-            message=msg,
-        )
-        return msg
+        return MS.create_message(self, channel, author_id, body, attachments, perms=perms, **extra)
 
     def edit_message(
         self, msg: Message, editor_id: int, body: Json, attachments: list[Attachment] | None
     ) -> Message:
-        if msg.author_id != editor_id and not msg.flags & EPHEMERAL and msg.webhook_id is None:
-            raise ApiError(403, CANNOT_EDIT_OTHERS_MESSAGE, "Cannot edit a message authored by another user")
-        msg.history.append(msg.snapshot())
-        if "content" in body:
-            msg.content = body["content"] or ""
-        if "embeds" in body:
-            msg.embeds = stored_embeds(list(body["embeds"] or []))
-        if "components" in body:
-            msg.components = stored_components(list(body["components"] or []))
-        if "flags" in body and body["flags"] is not None:
-            # Only SUPPRESS_EMBEDS may be toggled; the loading flag goes once the response is edited.
-            msg.flags = (msg.flags & EPHEMERAL) | (int(body["flags"]) & (1 << 2))
-        else:
-            msg.flags &= ~(1 << 7)
-        if attachments is not None:
-            msg.attachments = attachments
-        msg.edited_at = time.time()
-        if msg.flags & EPHEMERAL:
-            return msg
-        channel = self.channels[msg.channel_id]
-        self.emit(
-            "MESSAGE_UPDATE",
-            self.gateway_message_payload(msg),
-            guild_id=channel.guild_id,
-            viewers=self.viewers(channel),
-            message=msg,
-        )
-        return msg
+        return MS.edit_message(self, msg, editor_id, body, attachments)
 
     def delete_message(self, msg: Message) -> None:
-        msg.deleted = True
-        if msg.flags & EPHEMERAL:
-            return
-        channel = self.channels[msg.channel_id]
-        data: Json = {"id": str(msg.id), "channel_id": str(channel.id)}
-        if channel.guild_id is not None:
-            data["guild_id"] = str(channel.guild_id)
-        self.emit("MESSAGE_DELETE", data, guild_id=channel.guild_id, viewers=self.viewers(channel))
+        MS.delete_message(self, msg)
 
     def history(self, channel: Channel) -> list[Message]:
         """Live messages, newest first (the order GET /channels/{id}/messages answers in)."""
@@ -419,74 +333,28 @@ class World:
         return self.member_payload(guild, member) | {"guild_id": str(guild.id)}
 
     def add_member(self, guild: Guild, user_id: int, roles: list[int] | None = None) -> Member:
-        member = Member(user_id=user_id, guild_id=guild.id, roles=list(roles or []), joined_at=time.time())
-        guild.members[user_id] = member
-        self.emit(
-            "GUILD_MEMBER_ADD",
-            self.member_event_payload(guild, member),
-            guild_id=guild.id,
-            viewers=guild.members,
-        )
-        return member
+        return MB.add_member(self, guild, user_id, roles)
 
     def set_member_roles(self, guild: Guild, member: Member, roles: list[int]) -> None:
-        for role_id in roles:
-            self.role(guild, role_id)
-        sight = V.snapshot(self, guild.id)
-        member.roles = [r for r in dict.fromkeys(roles) if r != guild.id]
-        self.emit(
-            "GUILD_MEMBER_UPDATE",
-            self.member_event_payload(guild, member),
-            guild_id=guild.id,
-            viewers=self.guild_viewers(guild),
-        )
-        V.announce_changes(self, sight)
+        MB.set_member_roles(self, guild, member, roles)
 
     def remove_member(self, guild: Guild, user_id: int) -> None:
-        viewers = self.guild_viewers(guild)
-        guild.members.pop(user_id, None)
-        data = {"guild_id": str(guild.id), "user": self.users[user_id].payload()}
-        self.emit("GUILD_MEMBER_REMOVE", data, guild_id=guild.id, viewers=viewers)
+        MB.remove_member(self, guild, user_id)
 
     def ban(self, guild: Guild, user_id: int, reason: str | None) -> None:
-        user = self.user(user_id)
-        guild.bans[user_id] = reason
-        viewers = self.guild_viewers(guild)
-        if user_id in guild.members:
-            self.remove_member(guild, user_id)
-        data = {"guild_id": str(guild.id), "user": user.payload()}
-        self.emit("GUILD_BAN_ADD", data, guild_id=guild.id, viewers=viewers)
+        MB.ban(self, guild, user_id, reason)
 
     def unban(self, guild: Guild, user_id: int) -> None:
-        guild.bans.pop(user_id)
-        data = {"guild_id": str(guild.id), "user": self.user(user_id).payload()}
-        self.emit("GUILD_BAN_REMOVE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
+        MB.unban(self, guild, user_id)
 
     def add_role(self, guild: Guild, name: str, permissions: int, **fields: Any) -> Role:
-        position = fields.pop("position", max((r.position for r in guild.roles.values()), default=0) + 1)
-        role = Role(self.ids.next(), guild.id, name, permissions, position=position, **fields)
-        guild.roles[role.id] = role
-        data = {"guild_id": str(guild.id), "role": role.payload()}
-        self.emit("GUILD_ROLE_CREATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
-        return role
+        return MB.add_role(self, guild, name, permissions, **fields)
 
     def edit_role(self, guild: Guild, role: Role, changes: dict[str, Any]) -> None:
-        sight = V.snapshot(self, guild.id) if "permissions" in changes else {}
-        for key, value in changes.items():
-            setattr(role, key, value)
-        data = {"guild_id": str(guild.id), "role": role.payload()}
-        self.emit("GUILD_ROLE_UPDATE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
-        V.announce_changes(self, sight)
+        MB.edit_role(self, guild, role, changes)
 
     def delete_role(self, guild: Guild, role: Role) -> None:
-        sight = V.snapshot(self, guild.id)
-        del guild.roles[role.id]
-        for member in guild.members.values():
-            if role.id in member.roles:
-                member.roles.remove(role.id)
-        data = {"guild_id": str(guild.id), "role_id": str(role.id)}
-        self.emit("GUILD_ROLE_DELETE", data, guild_id=guild.id, viewers=self.guild_viewers(guild))
-        V.announce_changes(self, sight)
+        MB.delete_role(self, guild, role)
 
     # -- guild snapshot for GUILD_CREATE -------------------------------------------------------------
 

@@ -163,3 +163,29 @@ def test_scenario_without_tokens_gets_discord_shaped_ones() -> None:
         app.pop("bot_id")
     world, _ = build(scenario)
     assert all(token_bot_id(a.token) == a.bot_user_id for a in world.apps.values())
+
+
+async def test_a_bots_managed_role_is_tagged_with_the_bot(devcord: Devcord) -> None:
+    async with running(Recorder(), "server-bot") as bot:
+        guild = bot.guilds[0]
+        assert bot.user is not None
+        # discord.py finds a bot's own role through `tags.bot_id`.
+        assert guild.self_role is not None and guild.self_role.name == "server-bot"
+        assert guild.self_role.is_bot_managed()
+        assert not guild.default_role.tags
+    _, roles, _ = await _call(devcord, "GET", f"/guilds/{_guild_id(devcord)}/roles")
+    tagged = {r["name"]: r["tags"]["bot_id"] for r in roles if "tags" in r}
+    apps = {a.name: str(a.bot_user_id) for a in devcord.world.apps.values()}
+    assert tagged == apps
+
+
+def test_scenario_refuses_a_managed_role_that_is_no_bots() -> None:
+    scenario = demo_scenario()
+    scenario["guilds"][0]["roles"].append({"name": "integration", "managed": True})
+    with pytest.raises(ScenarioError, match="managed role 'integration'"):
+        build(scenario)
+    scenario["guilds"][0]["roles"][-1]["bot"] = "client-bot"
+    world, _ = build(scenario)
+    (role,) = [r for r in next(iter(world.guilds.values())).roles.values() if r.name == "integration"]
+    client_bot = next(a for a in world.apps.values() if a.name == "client-bot")
+    assert role.payload()["tags"] == {"bot_id": str(client_bot.bot_user_id)}

@@ -30,6 +30,27 @@ async def test_attachment_round_trip(devcord: Devcord, driver: Driver) -> None:
 
 
 @pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [
+        ("photo.png", "image/png"),
+        ("Photo.JPG", "image/jpeg"),
+        ("notes.txt", "text/plain; charset=utf-8"),
+        ("env.bin", "application/octet-stream"),  # no better type than the one discord.py declares
+    ],
+)
+async def test_uploaded_attachment_content_type_comes_from_the_file_name(
+    devcord: Devcord, driver: Driver, filename: str, content_type: str
+) -> None:
+    async with running(Recorder(), "server-bot") as bot:
+        channel = await _general(bot, driver)
+        sent = await channel.send(file=discord.File(io.BytesIO(b"bytes"), filename))
+        (attachment,) = sent.attachments
+        assert attachment.content_type == content_type
+        (stored,) = (await driver.messages("general"))[-1]["attachments"]
+        assert stored["content_type"] == content_type
+
+
+@pytest.mark.parametrize(
     ("content", "code"),
     [
         pytest.param("x" * 2001, 50035, id="over-2000-chars"),

@@ -166,11 +166,19 @@ async def fuzz_devcord_rest(seconds: float, *, max_requests: int | None = None) 
     from devcord import Devcord  # noqa: PLC0415 — devcord only for this target
     from devcord.testing import Driver, demo_scenario  # noqa: PLC0415
 
-    server = Devcord(demo_scenario())
+    scenario = demo_scenario()
+    # Rate limits high enough that every request reaches its handler (a 429 tests nothing here).
+    scenario["rate_limits"] = {
+        "global_per_second": 1_000_000,
+        **{name: {"limit": 1_000_000, "per": 1.0} for name in ("message_create", "message_edit", "default")},
+    }
+    server = Devcord(scenario)
     await server.start("127.0.0.1", 0)
     statuses: dict[int, int] = {}
     failures: list[str] = []
     sent = 0
+    # The fuzzed requests come from the demo's server-bot (its token is generated per world).
+    bot = next(app for app in server.world.apps.values() if app.name == "server-bot")
     try:
         async with Driver(server.base_url) as driver:
             state = await driver.state()
@@ -179,11 +187,11 @@ async def fuzz_devcord_rest(seconds: float, *, max_requests: int | None = None) 
                 "guild": guild["id"],
                 "channel": next(c["id"] for c in guild["channels"] if c["name"] == "general"),
                 "user": str(await driver.user_id("alice")),
-                "app": state["applications"][0]["id"],
+                "app": str(bot.id),
             }
             posted = await driver.post(ids["channel"], "alice", "hello")
             ids["message"] = posted["id"]
-        headers = {"Authorization": "Bot devcord-server-bot-token", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bot {bot.token}", "Content-Type": "application/json"}
         deadline = time.monotonic() + seconds
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline and (max_requests is None or sent < max_requests):

@@ -12,9 +12,6 @@ def test_decoders_raise_only_their_documented_errors_on_damaged_input(name: str)
     decoder(name, 200)()
 
 
-@pytest.mark.xfail(
-    reason="devcord answers 500 to some malformed bodies (reported to the devcord team)", strict=False
-)
 async def test_devcord_rest_answers_malformed_json_and_wrong_types_with_4xx_never_5xx() -> None:
     result = await fuzz_devcord_rest(30.0, max_requests=400)
     assert result["sent"] >= 100
