@@ -214,7 +214,7 @@ def decode(kind: int, data: bytes) -> Payload:
     """Parse the payload of an authenticated envelope; anything unexpected is a `ProtocolError`."""
     try:
         cls = PAYLOAD_TYPES[Kind(kind)]
-    except ValueError:
+    except (ValueError, KeyError):  # not a kind at all, or a batch kind (those go to `decode_batch`)
         raise ProtocolError(f"unknown message kind {kind}") from None
     try:
         return cls.model_validate_json(data)

@@ -95,3 +95,9 @@ def test_v1_heartbeats_stay_valid_with_capacity_defaults() -> None:
         b'{"model":"m","queue_depth":1,"tokens_per_s":2,"uptime_s":3}'
     )
     assert (beat.slots, beat.free_slots, beat.running, beat.queued) == (1, 0, [], [])
+
+
+@pytest.mark.parametrize("kind", [protocol.Kind.SERVER_BATCH, protocol.Kind.CLIENT_BATCH, 99])
+def test_a_batch_or_unknown_kind_given_to_the_single_payload_decoder_is_a_protocol_error(kind: int) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(kind, b"")
