@@ -14,10 +14,19 @@ from __future__ import annotations
 from server_bot.core.access import AccessService
 from server_bot.core.conversation import ConversationService
 from server_bot.core.events import NoticeListener, RequestInterrupted
+from server_bot.core.hosts import HostService
 from server_bot.core.moderation import ModerationService
 from server_bot.core.notices import Notices
 from server_bot.core.oversight import OversightService
-from server_bot.core.ports import Clock, ObjectStore, RateLimiter, Relay, Repository, SystemClock
+from server_bot.core.ports import (
+    Clock,
+    HostDirectory,
+    ObjectStore,
+    RateLimiter,
+    Relay,
+    Repository,
+    SystemClock,
+)
 from server_bot.core.sessions import SessionService
 from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
@@ -27,7 +36,8 @@ from shared.config import ChatSettings
 
 class Core:
     """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`,
-    `oversight` (admins' reads)."""
+    `oversight` (admins' reads), `hosts` (the GPU hosts: status, drain, reboot; `hosts=` is usually the
+    relay hub, which is both the `Relay` and the `HostDirectory`)."""
 
     def __init__(
         self,
@@ -37,6 +47,7 @@ class Core:
         limiter: RateLimiter,
         relay: Relay,
         audit: AuditLog,
+        hosts: HostDirectory | None = None,
         chat: ChatSettings,
         moderator: Moderator | None = None,
         clock: Clock | None = None,
@@ -52,6 +63,7 @@ class Core:
             repo, limiter, clock, admin_role_id=admin_role_id, fallback_default=fallback_default, audit=audit
         )
         self.oversight = OversightService(repo, self.access)
+        self.hosts = HostService(hosts, self.access, audit)
         self.moderation = ModerationService(moderator, repo, audit, clock, self.notices)
         self.sessions = SessionService(
             repo,
@@ -88,6 +100,7 @@ class Core:
 
     async def aclose(self) -> None:
         """On shutdown, before the database closes: replies being written end, their users told."""
+        await self.hosts.aclose()
         await self.conversation.aclose()
 
     async def _close_after_ban(self, user_id: int) -> None:
