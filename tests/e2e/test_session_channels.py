@@ -1,0 +1,89 @@
+"""Many users, many channels, within Discord's limits on devcord (50 per category, 500 per guild):
+sessions overflow into a further category the bot owns, and a nearly full guild refuses `/chat start`
+clearly instead of failing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from client_bot.engine import FakeEngine
+from devcord import Devcord
+from devcord.testing import Driver, demo_scenario
+from meatlizard.stack import Stack
+from server_bot.channel_room import GUILD_FULL, SESSIONS_CATEGORY_IDS
+from tests.e2e.harness import bot_reply, command_reply, stack_on, start_chat
+
+pytestmark = pytest.mark.e2e
+
+SESSIONS = "AI Chat Sessions"
+
+
+def with_channels(count: int, parent: str | None = None) -> dict[str, Any]:
+    """The demo scenario with `count` filler text channels (under category `parent`, made if named)."""
+    data = demo_scenario()
+    guild = data["guilds"][0]
+    if parent is not None:
+        guild["channels"].append({"name": parent, "type": "category"})
+    guild["channels"].extend(
+        {"name": f"filler-{number:03d}", **({"parent": parent} if parent else {})} for number in range(count)
+    )
+    return data
+
+
+@pytest.fixture
+async def stack(devcord: Devcord, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with stack_on(devcord, FakeEngine(), tmp_path) as running:
+        yield running
+
+
+def guild_of(stack: Stack) -> discord.Guild:
+    guild = stack.server.get_guild(stack.settings.discord.guild_id)
+    assert guild is not None
+    return guild
+
+
+class TestAFullSessionsCategory:
+    @pytest.fixture
+    def devcord_scenario(self) -> dict[str, Any]:
+        # The sessions category (adopted by its name at first start, then known by id) already holds 50.
+        return with_channels(50, parent=SESSIONS)
+
+    async def test_new_sessions_overflow_into_a_further_category_the_bot_remembers_by_id(
+        self, stack: Stack, driver: Driver
+    ) -> None:
+        alice = await start_chat(driver, "alice")
+        bob = await start_chat(driver, "bob")
+        guild = guild_of(stack)
+        first = next(c for c in guild.categories if c.name == SESSIONS)
+        parents = {guild.get_channel(alice).category, guild.get_channel(bob).category}  # type: ignore[union-attr]
+        (overflow,) = parents
+        assert overflow is not None and overflow.id != first.id
+        assert overflow.name == f"{SESSIONS} 2"
+        assert len(first.channels) == 50
+        remembered = await stack.server.ctx.repo.get_setting(SESSIONS_CATEGORY_IDS)
+        assert remembered == f"{first.id},{overflow.id}"
+        prompt = await driver.post(alice, "alice", "still works?")
+        assert (await bot_reply(driver, alice, after=int(prompt["id"])))[
+            "content"
+        ] == "You said: still works?"
+
+
+class TestANearlyFullGuild:
+    @pytest.fixture
+    def devcord_scenario(self) -> dict[str, Any]:
+        # 3 demo channels + 494 = 497: the bot still makes its relay channel; a session would leave too
+        # little room for what it may have to make again.
+        return with_channels(494)
+
+    async def test_chat_start_says_the_server_is_near_its_channel_limit(
+        self, stack: Stack, driver: Driver
+    ) -> None:
+        text = await command_reply(driver, "alice", "general", "chat start")
+        assert text == GUILD_FULL
+        assert await stack.server.ctx.repo.count_open_sessions() == 0
+        assert len(guild_of(stack).channels) < 500
