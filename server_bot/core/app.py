@@ -15,6 +15,7 @@ from server_bot.core.access import AccessService
 from server_bot.core.conversation import ConversationService
 from server_bot.core.events import NoticeListener, RequestInterrupted
 from server_bot.core.hosts import HostService
+from server_bot.core.idle import IdleSessionCloser
 from server_bot.core.moderation import ModerationService
 from server_bot.core.notices import Notices
 from server_bot.core.oversight import OversightService
@@ -36,8 +37,8 @@ from shared.config import ChatSettings
 
 class Core:
     """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`,
-    `oversight` (admins' reads), `hosts` (the GPU hosts: status, drain, reboot; `hosts=` is usually the
-    relay hub, which is both the `Relay` and the `HostDirectory`)."""
+    `oversight` (admins' reads), `idle` (closes idle sessions), `hosts` (the GPU hosts: status, drain,
+    reboot; `hosts=` is usually the relay hub, which is both the `Relay` and the `HostDirectory`)."""
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class Core:
             fallback=fallback,
         )
         # The one close path stops the session's generation first; a ban closes the user's session.
+        self.idle = IdleSessionCloser(repo, self.sessions, clock, idle_after_s=chat.idle_close_after_s)
         self.sessions.on_close_cancel(self.conversation.cancel_session)
         self.sessions.on_reset(self.conversation.history_shrank)
         self.access.on_ban(self._close_after_ban)
@@ -95,11 +97,15 @@ class Core:
         self.notices.subscribe(listener)
 
     async def start(self) -> list[RequestInterrupted]:
-        """Call once the fronts have subscribed: tells the users of requests a restart interrupted."""
-        return await self.conversation.recover_unfinished()
+        """Call once the fronts have subscribed: tells the users of requests a restart interrupted, and
+        starts closing idle sessions (`ChatSettings.idle_close_after_s`)."""
+        interrupted = await self.conversation.recover_unfinished()
+        self.idle.start()
+        return interrupted
 
     async def aclose(self) -> None:
         """On shutdown, before the database closes: replies being written end, their users told."""
+        await self.idle.aclose()
         await self.hosts.aclose()
         await self.conversation.aclose()
 

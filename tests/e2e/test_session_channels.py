@@ -1,10 +1,11 @@
 """Many users, many channels, within Discord's limits on devcord (50 per category, 500 per guild):
-sessions overflow into a further category the bot owns, and a nearly full guild refuses `/chat start`
-clearly instead of failing."""
+sessions overflow into a further category the bot owns, a nearly full guild refuses `/chat start`
+clearly instead of failing, and idle sessions are closed (their users told)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from devcord import Devcord
 from devcord.testing import Driver, demo_scenario
 from meatlizard.stack import Stack
 from server_bot.channel_room import GUILD_FULL, SESSIONS_CATEGORY_IDS
-from tests.e2e.harness import bot_reply, command_reply, stack_on, start_chat
+from server_bot.core.idle import IdleSessionCloser
+from tests.e2e.harness import bot_reply, command_reply, eventually, stack_on, start_chat
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +89,44 @@ class TestANearlyFullGuild:
         assert text == GUILD_FULL
         assert await stack.server.ctx.repo.count_open_sessions() == 0
         assert len(guild_of(stack).channels) < 500
+
+
+class FakeClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+async def test_an_idle_session_is_closed_its_channel_removed_and_its_user_told_by_dm(
+    stack: Stack, driver: Driver, devcord: Devcord
+) -> None:
+    channel = await start_chat(driver, "alice")
+    prompt = await driver.post(channel, "alice", "hello")
+    await bot_reply(driver, channel, after=int(prompt["id"]))
+    core = stack.server.ctx.core
+    session = await core.sessions.by_channel(channel)
+    assert session is not None
+    # The core's closer, on a clock a day ahead (the stack's own runs on the wall clock).
+    later = FakeClock(datetime.now(UTC) + timedelta(days=2))
+    idle = IdleSessionCloser(
+        stack.server.ctx.repo,
+        core.sessions,
+        later,
+        idle_after_s=stack.settings.chat.idle_close_after_s,
+    )
+    (closed,) = await idle.close_idle()
+
+    assert closed.id == session.id
+    assert await stack.server.ctx.repo.get_transcript(session.id) is not None
+    alice = await driver.user_id("alice")
+    dm = devcord.world.dm_channel(stack.settings.discord.server_bot_user_id, alice)
+    told = await driver.wait_for_message(dm.id, lambda m: "closed after 1 day" in m["content"])
+    assert "transcript is saved" in told["content"]
+    assert "`/chat start` opens a new one" in told["content"]
+
+    async def channel_gone() -> bool:
+        return channel not in {int(c["id"]) for c in await driver.visible_channels("alice")}
+
+    await eventually(channel_gone)
