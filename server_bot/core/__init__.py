@@ -8,7 +8,8 @@ Public API:
 - `Core` (app): `.access` `AccessService`, `.sessions` `SessionService`, `.conversation`
   `ConversationService`, `.moderation` `ModerationService`, `.oversight` `OversightService` (admins'
   reads: open sessions, banned users, the audit trail by `AuditQuery`), `.hosts` `HostService` (the GPU
-  hosts: `HostStatus` rows, drain → `HostDrain`, undrain, reboot), `.subscribe(listener)`, `.start()`.
+  hosts: `HostStatus` rows, drain → `HostDrain`, undrain, reboot), `.idle` (closes idle sessions; its
+  task starts with `.start()` and ends with `.aclose()`), `.subscribe(listener)`.
 - Admin actions (ban, unban, suspend, toggles, transfer, host drain/undrain/reboot) are audited by the
   core as `ADMIN_ACTION`.
 - `Actor`, `FrontEnd` (identity).

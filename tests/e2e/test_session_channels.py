@@ -4,6 +4,7 @@ clearly instead of failing, and idle sessions are closed (their users told)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,22 @@ class TestAFullSessionsCategory:
         assert (await bot_reply(driver, alice, after=int(prompt["id"])))[
             "content"
         ] == "You said: still works?"
+
+
+class TestTheLastPlaceInACategory:
+    @pytest.fixture
+    def devcord_scenario(self) -> dict[str, Any]:
+        return with_channels(49, parent=SESSIONS)
+
+    async def test_two_starts_at_once_take_the_last_place_and_a_new_category_without_an_error(
+        self, stack: Stack, driver: Driver
+    ) -> None:
+        opened = await asyncio.gather(start_chat(driver, "alice"), start_chat(driver, "bob"))
+        guild = guild_of(stack)
+        parents = sorted(
+            (guild.get_channel(channel).category.name for channel in opened),  # type: ignore[union-attr]
+        )
+        assert parents == [SESSIONS, f"{SESSIONS} 2"]
 
 
 class TestANearlyFullGuild:
