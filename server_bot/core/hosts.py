@@ -18,6 +18,7 @@ from server_bot.core.identity import Actor
 from server_bot.core.ports import HostDirectory, HostRow
 from shared.audit import AuditLog
 from shared.log import get_logger
+from shared.tasks import spawn
 
 log = get_logger(__name__)
 
@@ -99,7 +100,7 @@ class HostService:
             await self._access.require_admin(actor)
             host_id = self._known(host)
             directory = self._require_directory()
-            drained = asyncio.create_task(directory.drain(host_id), name=f"core:drain:{host_id}")
+            drained: asyncio.Task[None] = spawn(directory.drain(host_id), name=f"core:drain:{host_id}")
             self._drains.add(drained)
             drained.add_done_callback(self._drains.discard)
             # The directory marks the host draining in the first step of `drain`, before it waits:

@@ -17,6 +17,7 @@ from server_bot.core.sessions import SessionService
 from server_bot.db import errors as db_errors
 from server_bot.db.records import SessionInfo
 from shared.log import get_logger
+from shared.tasks import spawn
 
 log = get_logger(__name__)
 
@@ -70,7 +71,7 @@ class IdleSessionCloser:
     def start(self) -> None:
         """Check every so often (a tenth of the idle time, at most a minute); idempotent."""
         if self.enabled and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="core:idle-sessions")
+            self._task = spawn(self._run(), name="core:idle-sessions")
 
     async def aclose(self) -> None:
         if self._task is not None:
