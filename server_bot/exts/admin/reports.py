@@ -67,17 +67,16 @@ async def recent_tokens_per_s(ctx: ServerContext) -> str:
 
 
 async def sample_client_forever(ctx: ServerContext) -> None:
-    """Store whether the client-bot is online (and its speed) every metrics_sample_interval_s."""
+    """Store whether any GPU host is online (and their summed speed) every metrics_sample_interval_s."""
     interval = ctx.server.metrics_sample_interval_s
     while True:
         await asyncio.sleep(interval)
-        online = ctx.hub.client_online()
-        client = ctx.hub.client
+        online = [host for host in ctx.hub.hosts() if host.online]
         try:
             await ctx.repo.add_metric_sample(
                 CLIENT,
                 value=1.0 if online else 0.0,
-                tokens_per_s=client.tokens_per_s if online and client is not None else None,
+                tokens_per_s=sum(host.tokens_per_s for host in online) if online else None,
             )
         except DatabaseError:
             log.warning("could not store a client-bot metric sample", exc_info=True)
