@@ -86,26 +86,35 @@ async def ensure_relay_channel(ctx: ServerContext, guild: discord.Guild) -> disc
 
 
 async def sessions_category(ctx: ServerContext, guild: discord.Guild) -> discord.CategoryChannel:
-    """The sessions category (remembered by id), created if missing; hidden from @everyone, the bot
-    explicitly allowed (else a restarted bot loses sight of the session channels under it)."""
+    """The first sessions category (remembered by id), created if missing; hidden from @everyone, the bot
+    explicitly allowed (else a restarted bot loses sight of the session channels under it). Further
+    categories, once this one holds 50 sessions: `server_bot.channel_room`."""
     existing = await _remembered(
         ctx, guild, SESSIONS_CATEGORY_ID, ctx.discord.sessions_category, discord.CategoryChannel
     )
-    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
-        guild.default_role: _HIDDEN,
-        guild.me: _bot_overwrite(manage=True),
-    }
     if isinstance(existing, discord.CategoryChannel):
+        overwrites = _sessions_category_overwrites(guild)
         if existing.overwrites.get(guild.me) != overwrites[guild.me]:
             await existing.edit(
                 overwrites={**existing.overwrites, **overwrites}, reason="MeatLizard sessions"
             )
         return existing
-    category = await guild.create_category(
-        ctx.discord.sessions_category, overwrites=overwrites, reason="MeatLizard sessions"
-    )
+    category = await create_sessions_category(guild, ctx.discord.sessions_category)
     await ctx.repo.set_setting(SESSIONS_CATEGORY_ID, str(category.id))
     return category
+
+
+async def create_sessions_category(guild: discord.Guild, name: str) -> discord.CategoryChannel:
+    """A new category for session channels (the caller remembers its id)."""
+    return await guild.create_category(
+        name, overwrites=_sessions_category_overwrites(guild), reason="MeatLizard sessions"
+    )
+
+
+def _sessions_category_overwrites(
+    guild: discord.Guild,
+) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
+    return {guild.default_role: _HIDDEN, guild.me: _bot_overwrite(manage=True)}
 
 
 async def admin_role(ctx: ServerContext, guild: discord.Guild) -> discord.Role | None:

@@ -11,6 +11,7 @@ from server_bot.core import ContextDropped, CoreError, Failed, SessionAlreadyOpe
 REFUSAL_HINTS: dict[str, str] = {
     "no_open_session": "Start one with `/chat start`.",
     "session_already_open": "`/chat end` closes it.",
+    "unknown_host": "`/ai-admin status` lists the hosts.",
 }
 FAILURE_HINTS: dict[str, str] = {
     "prompt_too_long": "`/chat reset` starts afresh.",

@@ -126,6 +126,7 @@ async def server_context(
             limiter=limiter,
             relay=hub,
             audit=audit,
+            hosts=hub,
             chat=settings.chat,
             moderator=moderator,
             fallback_default=settings.server.fallback_enabled,

@@ -7,8 +7,11 @@ whose `user_message` is meant for the user.
 Public API:
 - `Core` (app): `.access` `AccessService`, `.sessions` `SessionService`, `.conversation`
   `ConversationService`, `.moderation` `ModerationService`, `.oversight` `OversightService` (admins'
-  reads: open sessions, banned users, the audit trail by `AuditQuery`), `.subscribe(listener)`, `.start()`.
-- Admin actions (ban, unban, suspend, toggles, transfer) are audited by the core as `ADMIN_ACTION`.
+  reads: open sessions, banned users, the audit trail by `AuditQuery`), `.hosts` `HostService` (the GPU
+  hosts: `HostStatus` rows, drain → `HostDrain`, undrain, reboot), `.idle` (closes idle sessions; its
+  task starts with `.start()` and ends with `.aclose()`), `.subscribe(listener)`.
+- Admin actions (ban, unban, suspend, toggles, transfer, host drain/undrain/reboot) are audited by the
+  core as `ADMIN_ACTION`.
 - `Actor`, `FrontEnd` (identity).
 - Reply events (events): `Accepted`, `Queued`, `TextSoFar`, `HostOffline`, `ContextDropped`, `Finished`,
   `Withheld`, `FallbackReply`, `Failed`; `ReplyEvent`, `ReplyStream`, `FINAL_EVENTS`.
@@ -16,7 +19,8 @@ Public API:
   `CoreNotice`, `NoticeListener`.
 - Records (from the db layer): `SessionInfo`, `Turn`; `TranscriptLink` (sessions).
 - Errors (errors): `CoreError` and its tree.
-- Ports (ports): `Relay`, `RelayPending`, `RateLimiter`, `ObjectStore`, `Clock`, `SystemClock`, `Repository`.
+- Ports (ports): `Relay`, `RelayPending`, `HostDirectory`, `HostRow`,
+  `RateLimiter`, `ObjectStore`, `Clock`, `SystemClock`, `Repository`.
 """
 
 from server_bot.core.access import AccessService
@@ -43,6 +47,7 @@ from server_bot.core.errors import (
     SessionAlreadyOpen,
     Suspended,
     SystemPromptTooLong,
+    UnknownHost,
 )
 from server_bot.core.events import (
     FINAL_EVENTS,
@@ -67,11 +72,14 @@ from server_bot.core.events import (
     TextSoFar,
     Withheld,
 )
+from server_bot.core.hosts import HostDrain, HostService, HostStatus, parse_host_id
 from server_bot.core.identity import FRONT_ENDS, Actor, FrontEnd
 from server_bot.core.moderation import ModerationService
 from server_bot.core.oversight import AuditQuery, OversightService
 from server_bot.core.ports import (
     Clock,
+    HostDirectory,
+    HostRow,
     ObjectStore,
     RateLimiter,
     Relay,
@@ -106,7 +114,12 @@ __all__ = [
     "FinishReason",
     "Finished",
     "FrontEnd",
+    "HostDirectory",
+    "HostDrain",
     "HostOffline",
+    "HostRow",
+    "HostService",
+    "HostStatus",
     "InvalidInput",
     "InvalidSetting",
     "ModerationAlert",
@@ -143,5 +156,7 @@ __all__ = [
     "TextSoFar",
     "TranscriptLink",
     "Turn",
+    "UnknownHost",
     "Withheld",
+    "parse_host_id",
 ]

@@ -14,10 +14,20 @@ from __future__ import annotations
 from server_bot.core.access import AccessService
 from server_bot.core.conversation import ConversationService
 from server_bot.core.events import NoticeListener, RequestInterrupted
+from server_bot.core.hosts import HostService
+from server_bot.core.idle import IdleSessionCloser
 from server_bot.core.moderation import ModerationService
 from server_bot.core.notices import Notices
 from server_bot.core.oversight import OversightService
-from server_bot.core.ports import Clock, ObjectStore, RateLimiter, Relay, Repository, SystemClock
+from server_bot.core.ports import (
+    Clock,
+    HostDirectory,
+    ObjectStore,
+    RateLimiter,
+    Relay,
+    Repository,
+    SystemClock,
+)
 from server_bot.core.sessions import SessionService
 from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
@@ -27,7 +37,8 @@ from shared.config import ChatSettings
 
 class Core:
     """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`,
-    `oversight` (admins' reads)."""
+    `oversight` (admins' reads), `idle` (closes idle sessions), `hosts` (the GPU hosts: status, drain,
+    reboot; `hosts=` is usually the relay hub, which is both the `Relay` and the `HostDirectory`)."""
 
     def __init__(
         self,
@@ -37,6 +48,7 @@ class Core:
         limiter: RateLimiter,
         relay: Relay,
         audit: AuditLog,
+        hosts: HostDirectory | None = None,
         chat: ChatSettings,
         moderator: Moderator | None = None,
         clock: Clock | None = None,
@@ -52,6 +64,7 @@ class Core:
             repo, limiter, clock, admin_role_id=admin_role_id, fallback_default=fallback_default, audit=audit
         )
         self.oversight = OversightService(repo, self.access)
+        self.hosts = HostService(hosts, self.access, audit)
         self.moderation = ModerationService(moderator, repo, audit, clock, self.notices)
         self.sessions = SessionService(
             repo,
@@ -74,6 +87,7 @@ class Core:
             fallback=fallback,
         )
         # The one close path stops the session's generation first; a ban closes the user's session.
+        self.idle = IdleSessionCloser(repo, self.sessions, clock, idle_after_s=chat.idle_close_after_s)
         self.sessions.on_close_cancel(self.conversation.cancel_session)
         self.sessions.on_reset(self.conversation.history_shrank)
         self.access.on_ban(self._close_after_ban)
@@ -83,11 +97,16 @@ class Core:
         self.notices.subscribe(listener)
 
     async def start(self) -> list[RequestInterrupted]:
-        """Call once the fronts have subscribed: tells the users of requests a restart interrupted."""
-        return await self.conversation.recover_unfinished()
+        """Call once the fronts have subscribed: tells the users of requests a restart interrupted, and
+        starts closing idle sessions (`ChatSettings.idle_close_after_s`)."""
+        interrupted = await self.conversation.recover_unfinished()
+        self.idle.start()
+        return interrupted
 
     async def aclose(self) -> None:
         """On shutdown, before the database closes: replies being written end, their users told."""
+        await self.idle.aclose()
+        await self.hosts.aclose()
         await self.conversation.aclose()
 
     async def _close_after_ban(self, user_id: int) -> None:

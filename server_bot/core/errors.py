@@ -19,6 +19,7 @@ CoreError                     a request the core refuses, with a message for the
 ├── PromptBlocked             the prompt broke the content rules; not sent (maybe suspended)
 ├── ReplyNotRegenerable       that reply is not the latest answer of an open chat any more
 ├── RequestNotFound           no request in flight with that id (already finished or never existed)
+├── UnknownHost               no GPU host with that Discord user id behind this server-bot
 └── InvalidInput              a value the core does not accept; the message says what is allowed
     ├── EmptyPrompt           empty, whitespace or zero-width characters only
     ├── PromptTooLong         longer than ChatSettings.max_prompt_chars
@@ -119,6 +120,12 @@ class ReplyNotRegenerable(CoreError):
 class RequestNotFound(CoreError):
     def __init__(self) -> None:
         super().__init__("That reply is no longer being written.")
+
+
+class UnknownHost(CoreError):
+    def __init__(self, host_id: int) -> None:
+        self.host_id = host_id
+        super().__init__(f"No GPU host has the id {host_id}; the status lists every host and its id.")
 
 
 class InvalidInput(CoreError):

@@ -5,6 +5,8 @@
   types it does not know.
 - `RateLimiter`: `server_bot.ratelimit.RateLimiter`.
 - `ObjectStore`: `server_bot.objects.ObjectStore` (transcripts).
+- `HostDirectory`: the GPU hosts behind the relay (the hub: `hosts()` rows, drain / undrain / reboot,
+  `wait_idle()`), read and steered by admins through `server_bot.core.hosts.HostService`.
 - `Clock`: wall-clock time (suspensions, bans); `SystemClock` in production.
 - The repository is the core's own db layer, `server_bot.db.Repository` (SQLite or PostgreSQL; tests
   use a real SQLite file, never a mock).
@@ -13,7 +15,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
@@ -23,6 +25,8 @@ from shared import protocol
 
 __all__ = [
     "Clock",
+    "HostDirectory",
+    "HostRow",
     "LimitDecision",
     "ObjectStore",
     "RateLimiter",
@@ -51,6 +55,45 @@ class Relay(Protocol):
     async def cancel(self, request_id: str) -> bool: ...
 
     def client_online(self) -> bool: ...
+
+
+class HostRow(Protocol):
+    """One GPU host as the relay knows it (`server_bot.relay.HostInfo`)."""
+
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def online(self) -> bool: ...
+    @property
+    def draining(self) -> bool: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def slots(self) -> int: ...
+    @property
+    def queue_depth(self) -> int: ...
+    @property
+    def tokens_per_s(self) -> float: ...
+    @property
+    def last_seen_s_ago(self) -> float | None: ...
+
+
+class HostDirectory(Protocol):
+    """The GPU hosts behind the relay. Unknown ids are the caller's to avoid (the core checks first)."""
+
+    def hosts(self) -> Sequence[HostRow]: ...
+
+    async def drain(self, host_id: int) -> None:
+        """Mark the host draining at once (before any await), then return when its last request ends."""
+        ...
+
+    def undrain(self, host_id: int) -> None: ...
+
+    async def reboot(self, host_id: int | None = None) -> None: ...
+
+    async def wait_idle(self) -> None: ...
 
 
 class LimitDecision(Protocol):

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +15,7 @@ from server_bot.db.models import (
     AdminToggle,
     AuditEvent,
     ChatSession,
+    Message,
     MetricSample,
     ModerationViolation,
     SessionStatus,
@@ -130,6 +131,27 @@ class OversightQueries:
         )
         async with self._sessionmaker() as db:
             return [self._session_info(row) for row in await db.scalars(query)]
+
+    async def open_sessions_last_active(self, limit: int = 5000) -> list[tuple[SessionInfo, datetime]]:
+        """Every open session with its last activity: its newest message, else when it was opened."""
+        latest = select(Message.session_id, func.max(Message.created_at).label("at")).group_by(
+            Message.session_id
+        )
+        async with self._sessionmaker() as db:
+            sessions = [
+                self._session_info(row)
+                for row in await db.scalars(
+                    select(ChatSession)
+                    .where(ChatSession.status == SessionStatus.OPEN.value)
+                    .order_by(ChatSession.created_at, ChatSession.id)
+                    .limit(limit)
+                )
+            ]
+            if not sessions:
+                return []
+            rows = await db.execute(latest.where(Message.session_id.in_([s.id for s in sessions])))
+            last_message: dict[uuid.UUID, datetime] = {row.session_id: row.at for row in rows}
+        return [(session, last_message.get(session.id, session.created_at)) for session in sessions]
 
     async def list_banned_users(self, limit: int = 500) -> list[UserInfo]:
         """Every banned user, by id."""

@@ -28,6 +28,8 @@ ADMIN_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("ai-admin metrics", {"window": "24h"}),
     ("ai-admin backup", {"target": "database"}),
     ("ai-admin reboot", {"target": "server-bot"}),
+    ("ai-admin drain", {"host": "1300000000000000202"}),
+    ("ai-admin undrain", {"host": "1300000000000000202"}),
     ("ai-admin permissions", {}),
 ]
 
@@ -74,11 +76,12 @@ async def test_every_admin_command_is_refused_to_a_non_admin_and_audited(
     assert exits == []
 
 
-async def test_status_reports_the_client_bot_sessions_and_speed(stack: Stack, driver: Driver) -> None:
+async def test_status_reports_the_gpu_host_sessions_and_speed(stack: Stack, driver: Driver) -> None:
     await _chat_once(driver, "alice")
     text = await command_reply(driver, "admin", "general", "ai-admin status")
-    assert "Client-bot: online, model `fake-engine`" in text
-    assert "queue depth 0" in text
+    assert "GPU hosts: 1 of 1 online" in text
+    assert f"`{stack.settings.discord.client_bot_user_id}`: online, model `fake-engine`" in text
+    assert "queue 0" in text
     assert "Server-bot: up" in text
     assert "Active sessions: 1, replies in progress: 0" in text
     assert "(1 replies)" in text
@@ -213,7 +216,7 @@ async def test_reboot_client_bot_finishes_its_reply_then_exits(stack: Stack, dri
         channel, lambda m: int(m["id"]) > int(prompt["id"]) and "slow" in m["content"]
     )
     text = await command_reply(driver, "admin", "general", "ai-admin reboot", target="client-bot")
-    assert "restarts once its current replies are done" in text
+    assert "once their current replies are done" in text
 
     reply = await bot_reply(driver, channel, after=int(prompt["id"]))
     assert reply["content"].count("slow") == 30

@@ -319,3 +319,21 @@ async def test_sqlite_database_folder_is_created(tmp_path: Path) -> None:
     repo = Repository(create_sessionmaker(engine), StorageSealer(os.urandom(32)))
     assert await repo.health() == (True, "ok")
     await engine.dispose()
+
+
+async def test_open_sessions_last_active_is_the_newest_message_else_the_opening(repo: Repository) -> None:
+    quiet = await repo.open_session(ALICE, GUILD, 1, DEFAULTS)
+    talking = await repo.open_session(BOB, GUILD, 2, DEFAULTS)
+    await repo.add_message(talking.id, Role.USER, "first")
+    await asyncio.sleep(0.01)
+    await repo.add_message(talking.id, Role.USER, "latest")
+    last = (await repo.turns(talking.id))[-1]
+    ended = await repo.open_session(ALICE + 1, GUILD, 3, DEFAULTS)
+    await repo.end_session(ended.id)
+
+    rows = {session.id: at for session, at in await repo.open_sessions_last_active()}
+
+    assert rows.keys() == {quiet.id, talking.id}
+    assert rows[quiet.id] == quiet.created_at
+    assert rows[talking.id] == last.created_at
+    assert rows[talking.id].tzinfo is not None

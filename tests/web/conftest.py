@@ -115,6 +115,7 @@ async def stack(
         limiter=RateLimiter(RateRules(prompt_per_user="1000/minute", command_per_user="1000/minute")),
         relay=relay,
         audit=audit,
+        hosts=relay,
         chat=ChatSettings(),
         admin_role_id=admin_role.id,
     )

@@ -35,8 +35,23 @@ class HostStatus:
     tokens_per_s: float = 20.0
 
 
+@dataclass(frozen=True)
+class HostRow:
+    """One host as `server_bot.core.ports.HostRow`."""
+
+    user_id: int = 1300000000000000099
+    model: str = "fake-echo"
+    online: bool = True
+    draining: bool = False
+    in_flight: int = 0
+    slots: int = 1
+    queue_depth: int = 0
+    tokens_per_s: float = 20.0
+    last_seen_s_ago: float | None = 0.0
+
+
 class SlowEchoRelay:
-    """Satisfies `server_bot.core.ports.Relay` (and the dashboard's `RelayStatus`)."""
+    """Satisfies `server_bot.core.ports.Relay` and `HostDirectory` (one host that never drains long)."""
 
     client: HostStatus | None = HostStatus()
     in_flight = 0
@@ -89,6 +104,21 @@ class SlowEchoRelay:
 
     def client_online(self) -> bool:
         return True
+
+    def hosts(self) -> list[HostRow]:
+        return [HostRow()]
+
+    async def drain(self, host_id: int) -> None:
+        return None
+
+    def undrain(self, host_id: int) -> None:
+        return None
+
+    async def reboot(self, host_id: int | None = None) -> None:
+        return None
+
+    async def wait_idle(self) -> None:
+        return None
 
     async def aclose(self) -> None:
         for pending in self._pending.values():

@@ -153,7 +153,12 @@ async def test_the_dashboard_lists_open_sessions_and_banned_users(stack: Stack) 
     sid = (await alice.post("/api/sessions", json={})).json()["id"]
     opened = (await admin.get("/api/admin/sessions")).json()
     assert [(s["id"], s["owner_id"]) for s in opened] == [(sid, str(stack.user_id("alice")))]
-    assert (await admin.get("/api/admin/overview")).json()["open_sessions"] == 1
+    overview = (await admin.get("/api/admin/overview")).json()
+    assert overview["open_sessions"] == 1
+    # The hosts come from the core's host directory, the same rows `/ai-admin status` lists.
+    (host,) = overview["hosts"]
+    assert (host["model"], host["online"], host["draining"]) == ("fake-echo", True, False)
+    assert host["load"] == "0 in flight / 1 slots, queue 0"
     await admin.post("/api/admin/bans", json={"user_id": stack.user_id("alice")})
     assert (await admin.get("/api/admin/bans")).json() == [
         {"user_id": str(stack.user_id("alice")), "banned": True}

@@ -1,4 +1,5 @@
-"""`/ai-admin`: status, switches, session transfer, metrics, backups, restarts and a permission check.
+"""`/ai-admin`: status, switches, session transfer, metrics, backups, GPU hosts (drain, undrain, restart),
+the server-bot's restart and a permission check.
 
 The commands live here; what they report (and the metrics sampler) in `reports`.
 
@@ -14,6 +15,7 @@ Every reply is ephemeral, neutralises mass mentions and pings nobody.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import time
 from collections.abc import Callable, Coroutine
@@ -24,15 +26,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from server_bot import channels
 from server_bot.actors import actor_of
 from server_bot.backup import BackupError, backup_database, backup_transcripts
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.command_tree import command_code
-from server_bot.core import Actor, NotAdmin, SessionAlreadyOpen
-from server_bot.errors import ChatError, RelayUnavailable
+from server_bot.core import Actor, HostDrain, NotAdmin, SessionAlreadyOpen
+from server_bot.errors import ChatError
 from server_bot.exts.admin import reports
 from server_bot.metrics_chart import KINDS, period, render_png, summarise
-from shared import protocol
 from shared.audit import AuditLevel
 from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
@@ -57,6 +59,7 @@ class Admin(commands.Cog):
         # How the server-bot leaves for a restart; tests put a recorder here.
         self.exit: ExitFunction = bot.exit_with
         self._sampler: asyncio.Task[None] | None = None
+        self._drain_watchers: set[asyncio.Task[None]] = set()
 
     async def cog_load(self) -> None:
         self._sampler = spawn(reports.sample_client_forever(self.ctx), name="admin:metrics-sampler")
@@ -64,14 +67,38 @@ class Admin(commands.Cog):
     async def cog_unload(self) -> None:
         if self._sampler is not None:
             self._sampler.cancel()
+        for watcher in list(self._drain_watchers):
+            watcher.cancel()
 
     # ---- commands -------------------------------------------------------------------------------
 
-    @ai_admin.command(name="status", description="Client-bot, sessions, queue and speed at a glance")
+    @ai_admin.command(name="status", description="GPU hosts, sessions, queue and speed at a glance")
     async def status(self, interaction: discord.Interaction) -> None:
-        await self._require_admin(interaction)
+        admin = await self._require_admin(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await _reply(interaction, await reports.status_text(self.ctx, self.started))
+        await _reply(interaction, await reports.status_text(self.ctx, admin, self.started))
+
+    @ai_admin.command(name="drain", description="Send a GPU host no new work; you are told when it is done")
+    @app_commands.describe(host="The host's Discord user id, as /ai-admin status lists it")
+    async def drain(self, interaction: discord.Interaction, host: str) -> None:
+        admin = await self._require_admin(interaction)
+        drain = await self.ctx.core.hosts.drain(admin, host)
+        row = drain.host
+        await _reply(
+            interaction,
+            f"<@{row.user_id}> (`{row.user_id}`) is draining: it gets no new work, and "
+            f"{row.in_flight} replies it holds finish first. You will be told here when the last one ends.",
+        )
+        watcher = spawn(self._tell_when_drained(interaction, drain), name=f"admin:drain:{row.user_id}")
+        self._drain_watchers.add(watcher)
+        watcher.add_done_callback(self._drain_watchers.discard)
+
+    @ai_admin.command(name="undrain", description="Let a drained GPU host take new work again")
+    @app_commands.describe(host="The host's Discord user id, as /ai-admin status lists it")
+    async def undrain(self, interaction: discord.Interaction, host: str) -> None:
+        admin = await self._require_admin(interaction)
+        row = await self.ctx.core.hosts.undrain(admin, host)
+        await _reply(interaction, f"<@{row.user_id}> (`{row.user_id}`) takes new work again.")
 
     @ai_admin.command(
         name="toggle", description="Pause new chats and prompts, or switch offline fallback replies"
@@ -167,27 +194,37 @@ class Admin(commands.Cog):
             text += f"\nDownload (valid {ttl // 60} min): {await self.ctx.objects.link(done.key, ttl)}"
         await _reply(interaction, text)
 
-    @ai_admin.command(name="reboot", description="Restart a bot after it finishes its current work")
-    @app_commands.describe(target="Which bot to restart")
+    @ai_admin.command(
+        name="reboot", description="Restart GPU hosts or the server-bot after their current work"
+    )
+    @app_commands.describe(
+        target="client-bot: the GPU hosts (all, or `host`); server-bot: this bot",
+        host="client-bot only: one host's Discord user id, as /ai-admin status lists it (default: all)",
+    )
     async def reboot(
-        self, interaction: discord.Interaction, target: Literal["client-bot", "server-bot"]
+        self,
+        interaction: discord.Interaction,
+        target: Literal["client-bot", "server-bot"],
+        host: str | None = None,
     ) -> None:
         admin = await self._require_admin(interaction)
+        if target == "server-bot" and host is not None:
+            raise ChatError("`host` picks a GPU host: use it with `target: client-bot`.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         if target == "client-bot":
-            link = self.ctx.hub.link
-            if link is None:
-                raise RelayUnavailable()
-            await link.send(protocol.CONTROL_SESSION, protocol.Reboot())
-            log.info("admin %s asked the client-bot to restart", admin.user_id)
+            rebooted = await self.ctx.core.hosts.reboot(admin, host)
+            log.info("admin %s asked %d GPU host(s) to restart", admin.user_id, len(rebooted))
+            names = ", ".join(f"<@{row.user_id}>" for row in rebooted) or "no host"
             await _reply(
                 interaction,
-                "The client-bot restarts once its current replies are done. "
-                "Prompts sent meanwhile are kept and answered when it is back.",
+                f"Restarting {names} once their current replies are done. "
+                "Prompts sent meanwhile are kept and answered when a host is back.",
             )
             return
         in_flight = self.ctx.hub.in_flight
-        await reports.drain(self.ctx)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(reports.DRAIN_LIMIT_S):
+                await self.ctx.core.hosts.wait_idle()
         log.info("admin %s restarts the server-bot (exit code %d)", admin.user_id, RESTART_EXIT_CODE)
         await _reply(
             interaction,
@@ -204,6 +241,24 @@ class Admin(commands.Cog):
         await _reply(interaction, reports.permissions_report(*reports.bot_grants(guild.me)))
 
     # ---- helpers --------------------------------------------------------------------------------
+
+    async def _tell_when_drained(self, interaction: discord.Interaction, drain: HostDrain) -> None:
+        """The drain's follow-up; past the interaction's 15 minutes, in the admin channel instead."""
+        await drain.drained
+        host_id = drain.host.user_id
+        text = (
+            f"<@{host_id}> (`{host_id}`) finished its last reply and is drained: "
+            "`/ai-admin reboot` restarts it, `/ai-admin undrain` gives it work again."
+        )
+        log.info("GPU host %s drained", host_id)
+        try:
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            guild = interaction.guild
+            if guild is None:
+                return
+            channel = await channels.ensure_admin_channel(self.ctx, guild)
+            await channel.send(text, allowed_mentions=NO_PINGS)
 
     async def _require_admin(self, interaction: discord.Interaction) -> Actor:
         """The invoking member if the core counts them as admin; otherwise audit the refusal and refuse."""

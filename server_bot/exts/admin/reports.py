@@ -1,5 +1,5 @@
 """What `/ai-admin` reports and the background work behind it: status text, recent speed, the client-bot
-metrics sampler, draining replies before a restart, and the permission audit. No commands here."""
+metrics sampler, and the permission audit. No commands here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import discord
 
 from server_bot.bot import ServerContext
+from server_bot.core import Actor, HostStatus
 from server_bot.db.errors import DatabaseError
 from server_bot.metrics_chart import CLIENT, REQUEST
 from shared.log import get_logger
@@ -22,28 +23,37 @@ DRAIN_LIMIT_S = 600.0
 _TOKENS_WINDOW = timedelta(minutes=5)
 
 
-async def status_text(ctx: ServerContext, started: float) -> str:
+async def status_text(ctx: ServerContext, admin: Actor, started: float) -> str:
     """The `/ai-admin status` text; `started` is the server-bot's start (monotonic)."""
-    hub, client = ctx.hub, ctx.hub.client
-    if hub.client_online() and client is not None:
-        client_line = (
-            f"online, model `{client.model}`, up {duration(client.uptime_s)}, "
-            f"queue depth {client.queue_depth}"
-        )
-    else:
-        client_line = "**offline**"
+    hosts = await ctx.core.hosts.status(admin)
     paused = await ctx.core.access.paused()
     fallback = await ctx.core.access.fallback_enabled()
+    online = sum(host.online for host in hosts)
+    sessions = await ctx.repo.count_open_sessions()
     return "\n".join(
         [
             "**AI chat status**",
-            f"Client-bot: {client_line}",
+            f"GPU hosts: {online} of {len(hosts)} online",
+            *(host_line(host) for host in hosts),
             f"Server-bot: up {duration(time.monotonic() - started)}",
-            f"Active sessions: {await ctx.repo.count_open_sessions()}, replies in progress: {hub.in_flight}",
+            f"Active sessions: {sessions}, replies in progress: {ctx.hub.in_flight}",
             f"Tokens/s (last 5 min): {await recent_tokens_per_s(ctx)}",
             f"Requests: {'**paused**' if paused else 'accepted'}, fallback: {'on' if fallback else 'off'}",
         ]
     )
+
+
+def host_line(host: HostStatus) -> str:
+    """One host: its id (what `/ai-admin drain` takes), model, load, queue, speed, last seen, draining."""
+    seen = "never" if host.last_seen_s_ago is None else f"{duration(host.last_seen_s_ago)} ago"
+    state = "online" if host.online else "**offline**"
+    speed = f"{host.tokens_per_s:.1f} tokens/s" if host.online else "-"
+    line = (
+        f"- <@{host.user_id}> `{host.user_id}`: {state}, model `{host.model}`, "
+        f"load {host.in_flight} in flight / {host.slots} slots, queue {host.queue_depth}, "
+        f"{speed}, last seen {seen}"
+    )
+    return line + (", **draining**" if host.draining else "")
 
 
 async def recent_tokens_per_s(ctx: ServerContext) -> str:
@@ -56,26 +66,17 @@ async def recent_tokens_per_s(ctx: ServerContext) -> str:
     return "n/a (no replies)"
 
 
-async def drain(ctx: ServerContext) -> None:
-    """Wait (at most DRAIN_LIMIT_S) until no reply is being written."""
-    deadline = time.monotonic() + DRAIN_LIMIT_S
-    # Polling: the hub has no event for "nothing in flight", and this runs once per restart.
-    while ctx.hub.in_flight and time.monotonic() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.2)
-
-
 async def sample_client_forever(ctx: ServerContext) -> None:
-    """Store whether the client-bot is online (and its speed) every metrics_sample_interval_s."""
+    """Store whether any GPU host is online (and their summed speed) every metrics_sample_interval_s."""
     interval = ctx.server.metrics_sample_interval_s
     while True:
         await asyncio.sleep(interval)
-        online = ctx.hub.client_online()
-        client = ctx.hub.client
+        online = [host for host in ctx.hub.hosts() if host.online]
         try:
             await ctx.repo.add_metric_sample(
                 CLIENT,
                 value=1.0 if online else 0.0,
-                tokens_per_s=client.tokens_per_s if online and client is not None else None,
+                tokens_per_s=sum(host.tokens_per_s for host in online) if online else None,
             )
         except DatabaseError:
             log.warning("could not store a client-bot metric sample", exc_info=True)

@@ -11,6 +11,7 @@ from discord.ext import commands
 from server_bot import channels
 from server_bot.actors import actor_of, guild_member
 from server_bot.bot import ServerBot, ServerContext
+from server_bot.channel_room import SessionChannels
 from server_bot.command_tree import tell
 from server_bot.core import SessionAlreadyOpen
 from shared.log import get_logger
@@ -25,6 +26,7 @@ class ChatCommands(commands.Cog):
     def __init__(self, bot: ServerBot) -> None:
         self.bot = bot
         self.ctx: ServerContext = bot.ctx
+        self.places = SessionChannels(bot.ctx)
 
     @chat.command(name="start", description="Open your private AI chat channel")
     async def start(self, interaction: discord.Interaction) -> None:
@@ -32,6 +34,8 @@ class ChatCommands(commands.Cog):
         actor = actor_of(member)
         await interaction.response.defer(ephemeral=True, thinking=True)
         sessions = self.ctx.core.sessions
+        if await sessions.current(actor) is None:
+            self.places.check_room(guild)  # near Discord's 500 channels: say so before opening anything
         try:
             session = await sessions.open(actor, guild_id=guild.id)
         except SessionAlreadyOpen as existing:
@@ -41,13 +45,7 @@ class ChatCommands(commands.Cog):
             await sessions.close(existing.session_id, reason="channel_lost")
             session = await sessions.open(actor, guild_id=guild.id)
         try:
-            channel = await channels.create_session_channel(
-                guild,
-                await channels.sessions_category(self.ctx, guild),
-                member,
-                await channels.admin_role(self.ctx, guild),
-                self.ctx.discord.client_bot_user_id,
-            )
+            channel = await self.places.create(guild, member, await channels.admin_role(self.ctx, guild))
             await sessions.attach_channel(session.id, channel.id)
         except BaseException:
             await sessions.close(session.id, reason="channel_lost")

@@ -47,12 +47,27 @@ class SessionNotices(commands.Cog):
                 await channels.delete_session_channel(
                     guild, notice.channel_id, f"chat closed: {notice.reason}"
                 )
+            if notice.reason == "idle":
+                await self._tell_closed_for_idling(notice.owner_id)
         elif isinstance(notice, SessionTransferred):
             await self._hand_over(guild, notice)
         elif isinstance(notice, RequestInterrupted):
             channel = guild.get_channel(notice.channel_id)
             if isinstance(channel, discord.TextChannel):
                 await channel.send(f"<@{notice.owner_id}> {notice.message}", allowed_mentions=NO_PINGS)
+
+    async def _tell_closed_for_idling(self, owner_id: int) -> None:
+        """Its channel is gone, so the owner is told in a direct message (if they accept those)."""
+        idle = idle_duration(self.ctx.chat.idle_close_after_s)
+        text = (
+            f"Your private AI chat was closed after {idle} without a message; its transcript is saved. "
+            "`/chat start` opens a new one."
+        )
+        try:
+            user = self.bot.get_user(owner_id) or await self.bot.fetch_user(owner_id)
+            await user.send(text, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.info("could not tell user %s that their idle chat was closed", owner_id)
 
     async def _hand_over(self, guild: discord.Guild, notice: SessionTransferred) -> None:
         channel = guild.get_channel(notice.channel_id or 0)
@@ -83,3 +98,13 @@ class SessionNotices(commands.Cog):
             await channel.send("\n".join(lines)[:2000], allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             log.warning("could not post a moderation alert", exc_info=True)
+
+
+def idle_duration(seconds: float) -> str:
+    """'2 hours', '45 minutes', '30 seconds': how long a chat sat idle, in words."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    count = round(seconds)
+    return f"{count} second{'s' if count != 1 else ''}"

@@ -31,19 +31,22 @@ class ToggleRequest(BaseModel):
 
 @router.get("/overview")
 async def overview(ctx: Context, login: Admin) -> dict[str, Any]:
-    core, relay = ctx.core, ctx.relay
-    host = relay.client
-    online = relay.client_online()
+    core, actor = ctx.core, actor_of(ctx, login)
     return {
         "hosts": [
             {
-                "name": host.model if host is not None else "client-bot",
-                "online": online,
-                "load": f"queue {host.queue_depth if host else 0}, {relay.in_flight} in flight",
-                "tokens_per_s": round(host.tokens_per_s, 1) if host is not None and online else None,
+                "id": str(host.user_id),
+                "name": f"{host.model} ({host.user_id})",
+                "model": host.model,
+                "online": host.online,
+                "draining": host.draining,
+                "load": f"{host.in_flight} in flight / {host.slots} slots, queue {host.queue_depth}",
+                "tokens_per_s": round(host.tokens_per_s, 1) if host.online else None,
+                "last_seen_s_ago": None if host.last_seen_s_ago is None else round(host.last_seen_s_ago, 1),
             }
+            for host in await core.hosts.status(actor)
         ],
-        "open_sessions": len(await core.oversight.open_sessions(actor_of(ctx, login))),
+        "open_sessions": len(await core.oversight.open_sessions(actor)),
         "toggles": {
             "requests_paused": await core.access.paused(),
             "fallback_enabled": await core.access.fallback_enabled(),

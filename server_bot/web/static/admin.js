@@ -10,8 +10,9 @@ function table(id, headings, rows) {
 
 async function loadOverview() {
   const data = await ML.json("GET", "/api/admin/overview");
-  table("hosts", ["host", "online", "load", "tokens/s"],
-    data.hosts.map((h) => [h.name, h.online ? "yes" : "no", h.load, h.tokens_per_s ?? "-"]));
+  table("hosts", ["host", "online", "load", "tokens/s", "last seen (s ago)", "draining"],
+    data.hosts.map((h) => [h.name, h.online ? "yes" : "no", h.load, h.tokens_per_s ?? "-",
+      h.last_seen_s_ago ?? "never", h.draining ? "yes" : "no"]));
   const sessions = await ML.json("GET", "/api/admin/sessions");
   table("open-sessions", ["session", "owner", "front end", "opened"],
     sessions.map((x) => [x.id, x.owner_id, x.front_end, x.created_at]));
