@@ -1,0 +1,40 @@
+"""Data lifecycle: retention purge, forget and export for one user, re-sealing under a new storage key,
+and rate-limited security alerts. Built on `server_bot.db`'s models and sealer and on the object stores;
+imports nothing of discord.py. Errors derive from `LifecycleError`.
+
+Wiring (server-bot start-up): `retention_job(...)` -> `.start()`, `.aclose()` on shutdown;
+`apply_bucket_expiry(s3_store, days)` once when the store is S3.
+"""
+
+from server_bot.lifecycle.alerts import AlertKind, AlertPoster, SecurityAlerts
+from server_bot.lifecycle.errors import ForgetError, LifecycleError, PurgeError, ResealError
+from server_bot.lifecycle.expiry import apply_bucket_expiry
+from server_bot.lifecycle.export import EXPORT_FORMAT, export_user, export_user_json
+from server_bot.lifecycle.forget import FORGET_AUDIT_EVENT, ForgetReport, forget_user
+from server_bot.lifecycle.purge import PurgeReport, purge_expired
+from server_bot.lifecycle.reseal import ResealProgress, reseal_rows
+from server_bot.lifecycle.scheduler import PURGE_AUDIT_EVENT, PeriodicJob, retention_job
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "FORGET_AUDIT_EVENT",
+    "PURGE_AUDIT_EVENT",
+    "AlertKind",
+    "AlertPoster",
+    "ForgetError",
+    "ForgetReport",
+    "LifecycleError",
+    "PeriodicJob",
+    "PurgeError",
+    "PurgeReport",
+    "ResealError",
+    "ResealProgress",
+    "SecurityAlerts",
+    "apply_bucket_expiry",
+    "export_user",
+    "export_user_json",
+    "forget_user",
+    "purge_expired",
+    "reseal_rows",
+    "retention_job",
+]
