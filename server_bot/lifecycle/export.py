@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server_bot.db.models import AuditEvent, ChatSession, Message, ModerationViolation, Transcript, User, utcnow
+from server_bot.db.models import (
+    AuditEvent,
+    ChatSession,
+    Message,
+    ModerationViolation,
+    Transcript,
+    User,
+    utcnow,
+)
 from server_bot.db.sealing import StorageSealer, excerpt_context, message_context, system_prompt_context
 
 EXPORT_FORMAT = "meatlizard-export/1"
@@ -60,7 +68,9 @@ async def export_user(
         by_session[message.session_id].append(
             {
                 "role": message.role,
-                "text": sealer.open(message.content_sealed, message_context(message.session_id, message.role)),
+                "text": sealer.open(
+                    message.content_sealed, message_context(message.session_id, message.role)
+                ),
                 "created_at": _iso(message.created_at),
                 "token_count": message.token_count,
             }
@@ -134,7 +144,11 @@ def _session(
         "ended_at": _iso(row.ended_at),
         "transcript": None
         if transcript is None
-        else {"json_key": transcript.json_key, "md_key": transcript.md_key, "created_at": _iso(transcript.created_at)},
+        else {
+            "json_key": transcript.json_key,
+            "md_key": transcript.md_key,
+            "created_at": _iso(transcript.created_at),
+        },
         "messages": messages,
     }
 

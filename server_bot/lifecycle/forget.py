@@ -55,8 +55,7 @@ class ForgetReport:
     @property
     def audit_detail(self) -> str:
         return (
-            f"s:{self.sessions}.m:{self.messages}.v:{self.violations}"
-            f".a:{self.audit_events}.o:{self.objects}"
+            f"s:{self.sessions}.m:{self.messages}.v:{self.violations}.a:{self.audit_events}.o:{self.objects}"
         )
 
 
@@ -66,10 +65,14 @@ async def forget_user(
     """Delete all of `user_id`'s data (see the module note); raises `ForgetError`. Idempotent."""
     try:
         async with sessionmaker() as db:
-            session_ids = list(await db.scalars(select(ChatSession.id).where(ChatSession.owner_id == user_id)))
+            session_ids = list(
+                await db.scalars(select(ChatSession.id).where(ChatSession.owner_id == user_id))
+            )
             key_rows = (
                 await db.execute(
-                    select(Transcript.json_key, Transcript.md_key).where(Transcript.session_id.in_(session_ids))
+                    select(Transcript.json_key, Transcript.md_key).where(
+                        Transcript.session_id.in_(session_ids)
+                    )
                 )
             ).all()
         objects = 0

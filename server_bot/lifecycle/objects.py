@@ -33,7 +33,7 @@ async def delete_keys(store: ObjectStore, keys: Iterable[str]) -> int:
 
 async def delete_older_than(store: ListableObjectStore, prefix: str, cutoff: datetime) -> int:
     """Delete every object under `prefix` last written before `cutoff`; returns how many."""
-    old = [item.key for item in await store.list(prefix) if item.modified_at < cutoff]
+    old = [item.key for item in await store.list_objects(prefix) if item.modified_at < cutoff]
     return await delete_keys(store, old)
 
 
@@ -41,4 +41,4 @@ async def delete_under(store: ObjectStore, prefix: str) -> int:
     """Delete everything under `prefix` if the store can list; returns how many (0 if it cannot list)."""
     if not isinstance(store, ListableObjectStore):
         return 0
-    return await delete_keys(store, [item.key for item in await store.list(prefix)])
+    return await delete_keys(store, [item.key for item in await store.list_objects(prefix)])

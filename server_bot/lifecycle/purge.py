@@ -54,7 +54,9 @@ class PurgeReport:
 
     @property
     def total(self) -> int:
-        return self.sessions + self.messages + self.violations + self.transcripts + self.objects + self.backups
+        return (
+            self.sessions + self.messages + self.violations + self.transcripts + self.objects + self.backups
+        )
 
     @property
     def audit_detail(self) -> str:
@@ -83,10 +85,8 @@ async def purge_expired(
     cutoff = cutoff_for(retention_days, now)
     try:
         sessions, session_messages, objects = await _purge_ended_sessions(sessionmaker, store, cutoff, batch)
-        messages = session_messages + await _delete_before(sessionmaker, Message, Message.created_at, cutoff)
-        violations = await _delete_before(
-            sessionmaker, ModerationViolation, ModerationViolation.created_at, cutoff
-        )
+        messages = session_messages + await _delete_old_messages(sessionmaker, cutoff)
+        violations = await _delete_old_violations(sessionmaker, cutoff)
         transcripts, transcript_objects = await _purge_old_transcripts(sessionmaker, store, cutoff)
         objects += transcript_objects
         backups = 0
@@ -130,13 +130,15 @@ async def _delete_session_objects(
     sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore, ids: list[uuid.UUID]
 ) -> int:
     async with sessionmaker() as db:
-        rows = (await db.execute(select(Transcript.json_key, Transcript.md_key).where(
-            Transcript.session_id.in_(ids)
-        ))).all()
+        rows = (
+            await db.execute(
+                select(Transcript.json_key, Transcript.md_key).where(Transcript.session_id.in_(ids))
+            )
+        ).all()
     keys = [key for row in rows for key in row]
     if isinstance(store, ListableObjectStore):
         for session_id in ids:
-            keys += [item.key for item in await store.list(transcript_folder(session_id))]
+            keys += [item.key for item in await store.list_objects(transcript_folder(session_id))]
     return await delete_keys(store, keys)
 
 
@@ -148,21 +150,28 @@ async def _delete_for_sessions(db: AsyncSession, ids: list[uuid.UUID]) -> int:
     return _rowcount(result)
 
 
-async def _delete_before(
-    sessionmaker: async_sessionmaker[AsyncSession], table: type, column: object, cutoff: datetime
-) -> int:
+async def _delete_old_messages(sessionmaker: async_sessionmaker[AsyncSession], cutoff: datetime) -> int:
     async with sessionmaker.begin() as db:
-        result = await db.execute(delete(table).where(column < cutoff))  # type: ignore[operator]
-    return _rowcount(result)
+        return _rowcount(await db.execute(delete(Message).where(Message.created_at < cutoff)))
+
+
+async def _delete_old_violations(sessionmaker: async_sessionmaker[AsyncSession], cutoff: datetime) -> int:
+    async with sessionmaker.begin() as db:
+        old = ModerationViolation.created_at < cutoff
+        return _rowcount(await db.execute(delete(ModerationViolation).where(old)))
 
 
 async def _purge_old_transcripts(
     sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore | None, cutoff: datetime
 ) -> tuple[int, int]:
     async with sessionmaker() as db:
-        rows = (await db.execute(
-            select(Transcript.id, Transcript.json_key, Transcript.md_key).where(Transcript.created_at < cutoff)
-        )).all()
+        rows = (
+            await db.execute(
+                select(Transcript.id, Transcript.json_key, Transcript.md_key).where(
+                    Transcript.created_at < cutoff
+                )
+            )
+        ).all()
     if not rows:
         return 0, 0
     objects = 0 if store is None else await delete_keys(store, [k for row in rows for k in row[1:]])

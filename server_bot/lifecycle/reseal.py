@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,32 +39,40 @@ DEFAULT_BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class _Column:
-    """One sealed column: its table, key and the associated data each blob is bound to."""
+    """One sealed column: its table's key, the blob, and the row fields its associated data is built from."""
 
     name: str
-    model: type[Any]
     key: InstrumentedAttribute[Any]
     blob: InstrumentedAttribute[Any]
+    context_fields: tuple[InstrumentedAttribute[Any], ...]
     context: Callable[[Any], bytes]
+
+    @property
+    def model(self) -> type[Any]:
+        return cast("type[Any]", self.key.class_)
 
 
 SEALED_COLUMNS: tuple[_Column, ...] = (
     _Column(
-        "messages", Message, Message.id, Message.content_sealed, lambda r: message_context(r.session_id, r.role)
+        "messages",
+        Message.id,
+        Message.content_sealed,
+        (Message.session_id, Message.role),
+        lambda row: message_context(row.session_id, row.role),
     ),
     _Column(
         "system_prompts",
-        ChatSession,
         ChatSession.id,
         ChatSession.system_prompt_sealed,
-        lambda r: system_prompt_context(r.id),
+        (),
+        lambda row: system_prompt_context(row.id),
     ),
     _Column(
         "moderation_excerpts",
-        ModerationViolation,
         ModerationViolation.id,
         ModerationViolation.excerpt_sealed,
-        lambda r: excerpt_context(r.user_id, r.rule),
+        (ModerationViolation.user_id, ModerationViolation.rule),
+        lambda row: excerpt_context(row.user_id, row.rule),
     ),
 )
 
@@ -130,7 +138,10 @@ async def _reseal_column(
     progress: Callable[[ResealProgress], None] | None,
 ) -> tuple[int, int, int]:
     async with sessionmaker() as db:
-        total = int(await db.scalar(select(func.count()).select_from(column.model).where(column.blob.is_not(None))) or 0)
+        total = int(
+            await db.scalar(select(func.count()).select_from(column.model).where(column.blob.is_not(None)))
+            or 0
+        )
     scanned = resealed = skipped = 0
     last: Any = None
     while True:
@@ -145,7 +156,9 @@ async def _reseal_column(
                 context = column.context(row)
                 fresh = sealer.seal(sealer.open(blob, context), context)
                 result = await db.execute(
-                    update(column.model).where(column.key == row[0], column.blob == blob).values({column.blob.key: fresh})
+                    update(column.model)
+                    .where(column.key == row[0], column.blob == blob)
+                    .values({column.blob.key: fresh})
                 )
                 if int(getattr(result, "rowcount", 0) or 0) == 1:
                     resealed += 1
@@ -162,7 +175,7 @@ async def _batch(
     sessionmaker: async_sessionmaker[AsyncSession], column: _Column, after: Any, size: int
 ) -> list[Any]:
     query = (
-        select(column.key, column.blob, *_context_columns(column))
+        select(column.key, column.blob, *column.context_fields)
         .where(column.blob.is_not(None))
         .order_by(column.key)
         .limit(size)
@@ -171,12 +184,3 @@ async def _batch(
         query = query.where(column.key > after)
     async with sessionmaker() as db:
         return list((await db.execute(query)).all())
-
-
-def _context_columns(column: _Column) -> list[InstrumentedAttribute[Any]]:
-    model = column.model
-    if model is Message:
-        return [Message.session_id, Message.role]
-    if model is ModerationViolation:
-        return [ModerationViolation.user_id, ModerationViolation.rule]
-    return []

@@ -27,7 +27,12 @@ class PeriodicJob:
     """Runs `job()` now (or after `first_delay_s`) and then every `interval_s`; `aclose()` stops it."""
 
     def __init__(
-        self, name: str, interval_s: float, job: Callable[[], Awaitable[object]], *, first_delay_s: float = 0.0
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        first_delay_s: float = 0.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")

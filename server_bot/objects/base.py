@@ -69,6 +69,6 @@ class StoredObject:
 class ListableObjectStore(ObjectStore, Protocol):
     """A store that can also list its keys - what retention purges and `forget` need to find objects."""
 
-    async def list(self, prefix: str) -> list[StoredObject]:
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
         """Every object whose key starts with `prefix` (a folder-like `a/b/`), in no promised order."""
         ...

@@ -66,7 +66,7 @@ class LocalFolderStore:
         except OSError as exc:
             raise ObjectStoreUnavailable(f"could not delete object {key!r}: {exc.strerror}") from exc
 
-    async def list(self, prefix: str) -> list[StoredObject]:
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
         """Objects under `prefix`; half-written temp files (`.tmp-*`) are not objects and are skipped."""
         try:
             return await asyncio.to_thread(self._list, prefix)
@@ -74,7 +74,7 @@ class LocalFolderStore:
             raise ObjectStoreUnavailable(f"could not list objects under {prefix!r}: {exc.strerror}") from exc
 
     def _list(self, prefix: str) -> list[StoredObject]:
-        found = []
+        found: list[StoredObject] = []
         if not self._root.is_dir():
             return found
         for path in self._root.rglob("*"):

@@ -143,7 +143,7 @@ class S3ObjectStore:
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(f"delete {key!r}", exc) from exc
 
-    async def list(self, prefix: str) -> list[StoredObject]:
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
         """Objects under `prefix`, following ListObjectsV2 pages."""
         try:
             return await asyncio.to_thread(self._list, prefix)

@@ -28,6 +28,7 @@ class World:
     url: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    sealer_key: bytes
     sealer: StorageSealer
     repo: Repository
     store: ListableObjectStore
@@ -37,7 +38,7 @@ class World:
 
     async def object_bytes(self) -> dict[str, bytes]:
         """Every object in the store, by key: what a scan for leftovers reads."""
-        return {item.key: await self.store.get(item.key) for item in await self.store.list("")}
+        return {item.key: await self.store.get(item.key) for item in await self.store.list_objects("")}
 
 
 @pytest.fixture(
@@ -47,7 +48,8 @@ class World:
     ]
 )
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    sealer = StorageSealer(os.urandom(32))
+    sealer_key = os.urandom(32)
+    sealer = StorageSealer(sealer_key)
     postgres: PostgresServer | None = None
     database: str | None = None
     bucket: S3Bucket | None = None
@@ -74,7 +76,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     world = World(
-        request.param, url, engine, sessionmaker, sealer, Repository(sessionmaker, sealer), store,
+        request.param, url, engine, sessionmaker, sealer_key, sealer, Repository(sessionmaker, sealer), store,
         postgres, database, bucket,
     )  # fmt: skip
     try:

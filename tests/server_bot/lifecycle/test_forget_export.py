@@ -15,7 +15,12 @@ from tests.server_bot.lifecycle.conftest import World
 
 # Distinctive ids and texts, so a scan of a dump or a bucket can only find them if they were left behind.
 ALICE, BOB = 734512098765432101, 845623109876543212
-ALICE_TEXTS = ["alice-secret-PERIWINKLE", "alice-reply-QUOKKA", "alice-prompt-ZEPPELIN", "alice-excerpt-MANGO"]
+ALICE_TEXTS = [
+    "alice-secret-PERIWINKLE",
+    "alice-reply-QUOKKA",
+    "alice-prompt-ZEPPELIN",
+    "alice-excerpt-MANGO",
+]
 BOB_TEXT = "bob-keeps-HAZELNUT"
 
 
@@ -49,7 +54,7 @@ def _database_bytes(world: World) -> bytes:
     path = world.url.split("///", 1)[1]
     with sqlite3.connect(path) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        lines = [repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')]  # noqa: S608
+        lines = [repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')]
     return "\n".join(lines).encode()
 
 
@@ -69,7 +74,11 @@ async def test_forget_leaves_no_row_or_object_of_the_user(world: World) -> None:
     dump = _database_bytes(world)
     assert [n for n in _needles(ALICE, ALICE_TEXTS) if n in dump] == []
     objects = await world.object_bytes()
-    assert [key for key, data in objects.items() if any(n in data or n in key.encode() for n in _needles(ALICE, ALICE_TEXTS))] == []
+    assert [
+        key
+        for key, data in objects.items()
+        if any(n in data or n in key.encode() for n in _needles(ALICE, ALICE_TEXTS))
+    ] == []
     # Bob is untouched, and the audit says only that a forget happened.
     assert str(BOB).encode() in dump
     assert any(BOB_TEXT.encode() in data for data in objects.values())
@@ -104,7 +113,9 @@ async def test_export_holds_all_of_the_users_data_and_nothing_of_others(world: W
     ]
     assert first["transcript"]["json_key"].endswith("transcript.json")
     assert [m["text"] for m in second["messages"]] == ["alice again"] and second["status"] == "open"
-    assert [(v["rule"], v["excerpt"]) for v in document["moderation_violations"]] == [("rude", ALICE_TEXTS[3])]
+    assert [(v["rule"], v["excerpt"]) for v in document["moderation_violations"]] == [
+        ("rude", ALICE_TEXTS[3])
+    ]
     assert [(e["event"], e["command"]) for e in document["audit_events"]] == [("command", "chat_start")]
     # Every text of hers is in the file, and nothing of Bob's.
     text = raw.decode()

@@ -72,7 +72,7 @@ async def test_purge_removes_exactly_the_expired_rows_and_objects(world: World) 
     assert await _count(world, Message) == 2
     assert await _count(world, ModerationViolation) == 1
     assert await _count(world, Transcript) == 1
-    keys = {item.key for item in await store.list("")}
+    keys = {item.key for item in await store.list_objects("")}
     assert keys == {*transcript_keys(recent.id), "backups/database/meatlizard-new.sqlite3.gz"}
     # The user rows (ban state) are not conversation data and stay.
     assert await repo.get_user(OLD_USER) is not None
@@ -92,7 +92,7 @@ async def test_purge_before_anything_expires_deletes_nothing(world: World) -> No
 
     assert report.total == 0
     assert len(await world.repo.turns(session.id)) == 1
-    assert len(await world.store.list("transcripts/")) == 2
+    assert len(await world.store.list_objects("transcripts/")) == 2
 
 
 async def test_purge_report_audit_detail_is_a_valid_audit_code() -> None:
