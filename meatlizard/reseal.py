@@ -16,10 +16,13 @@ import asyncio
 import os
 import sys
 
-from server_bot.db import DatabaseError, StorageSealer, create_engine, create_sessionmaker
+from server_bot.db import DatabaseError, Repository, StorageSealer, create_engine, create_sessionmaker
 from server_bot.lifecycle import LifecycleError, ResealProgress, reseal_rows
 from server_bot.lifecycle.reseal import count_stale
+from shared.audit import AuditLog
 from shared.config import ConfigError, StorageSettings, load
+
+RESEAL_AUDIT_EVENT = "storage_resealed"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,21 +37,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"meatlizard reseal: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(storage.database_url, sealer, args.batch, args.check))
+        return asyncio.run(_run(storage, sealer, args.batch, args.check))
     except (LifecycleError, DatabaseError) as exc:
         print(f"meatlizard reseal: {exc}", file=sys.stderr)
         return 1
 
 
-async def _run(database_url: str, sealer: StorageSealer, batch: int, check: bool) -> int:
-    engine = create_engine(database_url)
+async def _run(storage: StorageSettings, sealer: StorageSealer, batch: int, check: bool) -> int:
+    engine = create_engine(storage.database_url)
+    audit: AuditLog | None = None
     try:
         sessionmaker = create_sessionmaker(engine)
         if not check:
+            # The same audit file and table as the bot: the log shows when a reseal ran and how much it did.
+            audit = AuditLog(storage.audit_log_file, sinks=[Repository(sessionmaker, sealer).audit_sink])
             report = await reseal_rows(sessionmaker, sealer, batch=batch, progress=_show)
             print(f"re-sealed {report.resealed} of {report.scanned} sealed rows", file=sys.stderr)
+            detail = f"resealed:{report.resealed}.scanned:{report.scanned}"
+            await audit.record(RESEAL_AUDIT_EVENT, success=True, detail=detail)
         stale = await count_stale(sessionmaker, sealer)
     finally:
+        if audit is not None:
+            audit.close()
         await engine.dispose()
     print(f"rows still under a previous key: {stale}")
     if stale == 0:

@@ -53,6 +53,7 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("AUDIT_LOG_FILE", str(tmp_path / "audit.log"))
     monkeypatch.delenv("PAYLOAD_ENCRYPTION_KEY", raising=False)
     asyncio.run(_write(url))
     return url
@@ -74,6 +75,9 @@ def test_reseal_then_dropping_the_old_key_keeps_everything_readable(
     monkeypatch.setenv("STORAGE_PREVIOUS_KEYS", "")
     assert main(["reseal", "--check"]) == 0
     texts = asyncio.run(_read_all(database_url, StorageSealer(NEW)))
+    audit_lines = Path("audit.log").read_text().splitlines()
+    assert len(audit_lines) == 1 and '"event":"storage_resealed"' in audit_lines[0]
+    assert "resealed:9.scanned:9" in audit_lines[0]
     assert texts == [text for user in range(3) for text in ("prompt", f"hello from {user}", "excerpt")]
 
 
