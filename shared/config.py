@@ -159,6 +159,9 @@ class ChatSettings(_Settings):
     max_temperature: float = Field(default=1.5, ge=0, le=2)
     default_max_tokens: int = Field(default=256, ge=1)
     max_max_tokens: int = Field(default=1024, ge=1)
+    # Checked by the core whatever the front allows; a system prompt this long still leaves room to talk.
+    max_prompt_chars: int = Field(default=4000, ge=1)
+    max_system_prompt_chars: int = Field(default=1500, ge=1)
 
 
 class StorageSettings(_Settings):
