@@ -132,8 +132,7 @@ def _session(
         prompt = sealer.open(row.system_prompt_sealed, system_prompt_context(row.id))
     return {
         "id": str(row.id),
-        # Added by a later migration (which front end opened it); absent on older schemas.
-        "front_end": getattr(row, "front_end", None),
+        "front_end": row.front_end,
         "guild_id": None if row.guild_id is None else str(row.guild_id),
         "channel_id": None if row.channel_id is None else str(row.channel_id),
         "status": row.status,

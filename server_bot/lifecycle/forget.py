@@ -27,6 +27,7 @@ from server_bot.db.models import (
     ChatSession,
     Message,
     ModerationViolation,
+    PromptRequest,
     Transcript,
     User,
 )
@@ -93,6 +94,7 @@ async def _delete_rows(
 ) -> ForgetReport:
     messages = await db.execute(delete(Message).where(Message.session_id.in_(session_ids)))
     await db.execute(delete(Transcript).where(Transcript.session_id.in_(session_ids)))
+    await db.execute(delete(PromptRequest).where(PromptRequest.session_id.in_(session_ids)))
     violations = await db.execute(
         delete(ModerationViolation).where(
             or_(ModerationViolation.user_id == user_id, ModerationViolation.session_id.in_(session_ids))

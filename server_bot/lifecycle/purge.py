@@ -24,7 +24,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server_bot.db.models import ChatSession, Message, ModerationViolation, SessionStatus, Transcript, utcnow
+from server_bot.db.models import (
+    ChatSession,
+    Message,
+    ModerationViolation,
+    PromptRequest,
+    SessionStatus,
+    Transcript,
+    utcnow,
+)
 from server_bot.lifecycle.errors import PurgeError
 from server_bot.lifecycle.objects import (
     BACKUP_PREFIX,
@@ -147,6 +155,7 @@ async def _delete_for_sessions(db: AsyncSession, ids: list[uuid.UUID]) -> int:
     result = await db.execute(delete(Message).where(Message.session_id.in_(ids)))
     await db.execute(delete(Transcript).where(Transcript.session_id.in_(ids)))
     await db.execute(delete(ModerationViolation).where(ModerationViolation.session_id.in_(ids)))
+    await db.execute(delete(PromptRequest).where(PromptRequest.session_id.in_(ids)))
     return _rowcount(result)
 
 

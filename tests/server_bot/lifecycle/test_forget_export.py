@@ -30,6 +30,7 @@ async def _populate(world: World) -> None:
     await repo.add_message(first.id, Role.USER, ALICE_TEXTS[0])
     await repo.add_message(first.id, Role.ASSISTANT, ALICE_TEXTS[1])
     await repo.add_violation(ALICE, "rude", "warn", ALICE_TEXTS[3], first.id)
+    await repo.add_request("alice-request-1", first.id)  # a prompt in flight when the session ended
     await repo.end_session(first.id)
     await save_transcript(repo, world.store, first.id)
     second = await repo.open_session(ALICE, 1, 32, SessionSettings(None, 0.7, 64))
@@ -73,6 +74,7 @@ async def test_forget_leaves_no_row_or_object_of_the_user(world: World) -> None:
     assert report.objects >= 4 and report.user_row
     dump = _database_bytes(world)
     assert [n for n in _needles(ALICE, ALICE_TEXTS) if n in dump] == []
+    assert b"alice-request-1" not in dump
     objects = await world.object_bytes()
     assert [
         key
@@ -107,6 +109,7 @@ async def test_export_holds_all_of_the_users_data_and_nothing_of_others(world: W
     assert document["user"]["id"] == str(ALICE) and document["user"]["suspended_until"] is not None
     first, second = document["sessions"]
     assert first["system_prompt"] == ALICE_TEXTS[2] and first["status"] == "ended"
+    assert first["front_end"] == "discord"
     assert [(m["role"], m["text"]) for m in first["messages"]] == [
         ("user", ALICE_TEXTS[0]),
         ("assistant", ALICE_TEXTS[1]),
