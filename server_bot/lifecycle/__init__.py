@@ -3,7 +3,8 @@ and rate-limited security alerts. Built on `server_bot.db`'s models and sealer a
 imports nothing of discord.py. Errors derive from `LifecycleError`.
 
 Wiring (server-bot start-up): `retention_job(...)` -> `.start()`, `.aclose()` on shutdown;
-`apply_bucket_expiry(s3_store, days)` once when the store is S3.
+`apply_bucket_expiry(s3_store, days)` once when the store is S3; `UserDataService(...)` for the
+`/chat forget` and `/chat export` front ends; `SecurityAlerts(poster)` for the admin channel.
 """
 
 from server_bot.lifecycle.alerts import AlertKind, AlertPoster, SecurityAlerts
@@ -14,8 +15,10 @@ from server_bot.lifecycle.forget import FORGET_AUDIT_EVENT, ForgetReport, forget
 from server_bot.lifecycle.purge import PurgeReport, purge_expired
 from server_bot.lifecycle.reseal import ResealProgress, reseal_rows
 from server_bot.lifecycle.scheduler import PURGE_AUDIT_EVENT, PeriodicJob, retention_job
+from server_bot.lifecycle.service import EXPORT_AUDIT_EVENT, UserDataService
 
 __all__ = [
+    "EXPORT_AUDIT_EVENT",
     "EXPORT_FORMAT",
     "FORGET_AUDIT_EVENT",
     "PURGE_AUDIT_EVENT",
@@ -30,6 +33,7 @@ __all__ = [
     "ResealError",
     "ResealProgress",
     "SecurityAlerts",
+    "UserDataService",
     "apply_bucket_expiry",
     "export_user",
     "export_user_json",

@@ -15,7 +15,7 @@ owner's and stay.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +52,8 @@ class ForgetReport:
     audit_events: int
     objects: int
     user_row: bool
+    # The Discord channels of the deleted sessions: the Discord front deletes them (they hold the chat).
+    channel_ids: tuple[int, ...] = ()
 
     @property
     def audit_detail(self) -> str:
@@ -66,9 +68,12 @@ async def forget_user(
     """Delete all of `user_id`'s data (see the module note); raises `ForgetError`. Idempotent."""
     try:
         async with sessionmaker() as db:
-            session_ids = list(
-                await db.scalars(select(ChatSession.id).where(ChatSession.owner_id == user_id))
-            )
+            owned = (
+                await db.execute(
+                    select(ChatSession.id, ChatSession.channel_id).where(ChatSession.owner_id == user_id)
+                )
+            ).all()
+            session_ids = [row.id for row in owned]
             key_rows = (
                 await db.execute(
                     select(Transcript.json_key, Transcript.md_key).where(
@@ -83,6 +88,8 @@ async def forget_user(
                 objects += await delete_under(store, transcript_folder(session_id))
         async with sessionmaker.begin() as db:
             report = await _delete_rows(db, user_id, session_ids, objects)
+        channels = tuple(sorted(row.channel_id for row in owned if row.channel_id is not None))
+        report = replace(report, channel_ids=channels)
     except (SQLAlchemyError, ObjectStoreError, OSError) as exc:
         raise ForgetError(f"forget stopped: {type(exc).__name__}; run it again") from exc
     log.info("forgot a user's data: %s", report.audit_detail)
