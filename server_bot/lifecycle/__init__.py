@@ -4,7 +4,8 @@ imports nothing of discord.py. Errors derive from `LifecycleError`.
 
 Wiring (server-bot start-up): `retention_job(...)` -> `.start()`, `.aclose()` on shutdown;
 `apply_bucket_expiry(s3_store, days)` once when the store is S3; `UserDataService(...)` for the
-`/chat forget` and `/chat export` front ends; `SecurityAlerts(poster)` for the admin channel.
+`/chat forget` and `/chat export` front ends; `SecurityAlerts(poster)` for the admin channel, fed by
+`audit.add_sink(AuditWatcher(alerts))`.
 """
 
 from server_bot.lifecycle.alerts import AlertKind, AlertPoster, SecurityAlerts
@@ -16,6 +17,7 @@ from server_bot.lifecycle.purge import PurgeReport, purge_expired
 from server_bot.lifecycle.reseal import ResealProgress, reseal_rows
 from server_bot.lifecycle.scheduler import PURGE_AUDIT_EVENT, PeriodicJob, retention_job
 from server_bot.lifecycle.service import EXPORT_AUDIT_EVENT, UserDataService
+from server_bot.lifecycle.watch import AuditWatcher
 
 __all__ = [
     "EXPORT_AUDIT_EVENT",
@@ -24,6 +26,7 @@ __all__ = [
     "PURGE_AUDIT_EVENT",
     "AlertKind",
     "AlertPoster",
+    "AuditWatcher",
     "ForgetError",
     "ForgetReport",
     "LifecycleError",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server_bot.lifecycle import AlertKind, SecurityAlerts
+from server_bot.lifecycle import AlertKind, AuditWatcher, SecurityAlerts
+from shared.audit import AuditLog
 
 
 class FakeClock:
@@ -99,3 +100,36 @@ async def test_a_failing_poster_never_breaks_the_caller(clock: FakeClock) -> Non
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="per_window"):
         SecurityAlerts(AdminChannel(), per_window=0)
+
+
+async def test_repeated_admin_refusals_by_one_user_raise_one_alert(
+    clock: FakeClock, channel: AdminChannel
+) -> None:
+    alerts = SecurityAlerts(channel, clock=clock)
+    watcher = AuditWatcher(alerts, threshold=3, window_s=60, clock=clock)
+    audit = AuditLog(None, sinks=[watcher])
+
+    for _ in range(2):
+        await audit.record(
+            "admin_refused", success=False, command="ai-admin.transfer", user_id=9, detail="not_admin"
+        )
+    clock.now += 61  # the first two age out
+    for _ in range(2):
+        await audit.record("admin_refused", success=False, user_id=9, detail="not_admin")
+    await audit.record("admin_refused", success=False, user_id=10, detail="not_admin")
+    assert channel.posts == []
+    await audit.record("admin_refused", success=False, user_id=9, detail="not_admin")
+
+    assert channel.posts == ["⚠️ Repeated authorisation failures · user 9 · 3_in_60s"]
+
+
+async def test_a_moderation_suspension_raises_an_alert_and_other_records_do_not(
+    clock: FakeClock, channel: AdminChannel
+) -> None:
+    audit = AuditLog(None, sinks=[AuditWatcher(SecurityAlerts(channel, clock=clock), clock=clock)])
+
+    await audit.record("moderation", success=False, command="prompt", user_id=5, detail="reject")
+    await audit.record("command", success=True, command="chat.start", user_id=5)
+    await audit.record("moderation", success=False, command="prompt", user_id=5, detail="suspend")
+
+    assert channel.posts == ["⚠️ Moderation suspension · user 5 · suspend"]
