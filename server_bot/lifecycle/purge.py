@@ -92,9 +92,10 @@ async def purge_expired(
     """Delete everything older than `retention_days` (see the module note); raises `PurgeError`."""
     cutoff = cutoff_for(retention_days, now)
     try:
-        sessions, session_messages, objects = await _purge_ended_sessions(sessionmaker, store, cutoff, batch)
+        ended = await _purge_ended_sessions(sessionmaker, store, cutoff, batch)
+        sessions, session_messages, session_violations, objects = ended
         messages = session_messages + await _delete_old_messages(sessionmaker, cutoff)
-        violations = await _delete_old_violations(sessionmaker, cutoff)
+        violations = session_violations + await _delete_old_violations(sessionmaker, cutoff)
         transcripts, transcript_objects = await _purge_old_transcripts(sessionmaker, store, cutoff)
         objects += transcript_objects
         backups = 0
@@ -113,8 +114,8 @@ async def _purge_ended_sessions(
     store: ObjectStore | None,
     cutoff: datetime,
     batch: int,
-) -> tuple[int, int, int]:
-    sessions = messages = objects = 0
+) -> tuple[int, int, int, int]:
+    sessions = messages = violations = objects = 0
     expired = (
         select(ChatSession.id)
         .where(ChatSession.status == SessionStatus.ENDED.value, ChatSession.ended_at < cutoff)
@@ -125,11 +126,13 @@ async def _purge_ended_sessions(
         async with sessionmaker() as db:
             ids = list(await db.scalars(expired))
         if not ids:
-            return sessions, messages, objects
+            return sessions, messages, violations, objects
         if store is not None:
             objects += await _delete_session_objects(sessionmaker, store, ids)
         async with sessionmaker.begin() as db:
-            messages += await _delete_for_sessions(db, ids)
+            deleted_messages, deleted_violations = await _delete_for_sessions(db, ids)
+            messages += deleted_messages
+            violations += deleted_violations
             result = await db.execute(delete(ChatSession).where(ChatSession.id.in_(ids)))
             sessions += _rowcount(result)
 
@@ -150,13 +153,15 @@ async def _delete_session_objects(
     return await delete_keys(store, keys)
 
 
-async def _delete_for_sessions(db: AsyncSession, ids: list[uuid.UUID]) -> int:
-    """Delete the rows hanging off these sessions (not relying on ON DELETE CASCADE); returns messages."""
-    result = await db.execute(delete(Message).where(Message.session_id.in_(ids)))
+async def _delete_for_sessions(db: AsyncSession, ids: list[uuid.UUID]) -> tuple[int, int]:
+    """Delete the rows hanging off these sessions (not relying on ON DELETE CASCADE).
+
+    Returns (messages, violations) deleted."""
+    messages = await db.execute(delete(Message).where(Message.session_id.in_(ids)))
     await db.execute(delete(Transcript).where(Transcript.session_id.in_(ids)))
-    await db.execute(delete(ModerationViolation).where(ModerationViolation.session_id.in_(ids)))
+    violations = await db.execute(delete(ModerationViolation).where(ModerationViolation.session_id.in_(ids)))
     await db.execute(delete(PromptRequest).where(PromptRequest.session_id.in_(ids)))
-    return _rowcount(result)
+    return _rowcount(messages), _rowcount(violations)
 
 
 async def _delete_old_messages(sessionmaker: async_sessionmaker[AsyncSession], cutoff: datetime) -> int:

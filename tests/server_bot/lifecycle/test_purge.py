@@ -100,3 +100,24 @@ async def test_purge_report_audit_detail_is_a_valid_audit_code() -> None:
     detail = PurgeReport(1, 20, 3, 1, 4, 2).audit_detail
     assert CODE_PATTERN.fullmatch(detail)
     assert detail == "s:1.m:20.v:3.t:1.o:4.b:2"
+
+
+async def test_purge_works_through_more_expired_sessions_than_one_batch(world: World) -> None:
+    ids = []
+    for n in range(5):
+        session = await world.repo.open_session(OLD_USER + n, 1, 900 + n, SETTINGS)
+        await world.repo.add_message(session.id, Role.USER, f"question {n}")
+        await world.repo.add_violation(OLD_USER + n, "rude", "warn", "excerpt", session.id)
+        await world.repo.end_session(session.id)
+        await save_transcript(world.repo, world.store, session.id)
+        ids.append(session.id)
+
+    report = await purge_expired(
+        world.sessionmaker, world.store, 1, now=datetime.now(UTC) + timedelta(days=2), batch=2
+    )
+
+    assert (report.sessions, report.messages, report.violations, report.objects) == (5, 5, 5, 10)
+    assert await world.store.list_objects("") == []
+    for session_id in ids:
+        with pytest.raises(SessionNotFound):
+            await world.repo.get_session(session_id)
