@@ -2,8 +2,8 @@
 and rate-limited security alerts. Built on `server_bot.db`'s models and sealer and on the object stores;
 imports nothing of discord.py. Errors derive from `LifecycleError`.
 
-Wiring (server-bot start-up): `retention_job(...)` -> `.start()`, `.aclose()` on shutdown;
-`apply_bucket_expiry(s3_store, days)` once when the store is S3; `UserDataService(...)` for the
+Wiring (server-bot start-up): `job = await start_retention(sessionmaker, store, RetentionSettings, audit)`
+(S3 expiry rules + the scheduled purge), `job.aclose()` on shutdown; `UserDataService(...)` for the
 `/chat forget` and `/chat export` front ends; `SecurityAlerts(poster)` for the admin channel, fed by
 `audit.add_sink(AuditWatcher(alerts))`.
 """
@@ -15,7 +15,7 @@ from server_bot.lifecycle.export import EXPORT_FORMAT, export_user, export_user_
 from server_bot.lifecycle.forget import FORGET_AUDIT_EVENT, ForgetReport, forget_user
 from server_bot.lifecycle.purge import PurgeReport, purge_expired
 from server_bot.lifecycle.reseal import ResealProgress, reseal_rows
-from server_bot.lifecycle.scheduler import PURGE_AUDIT_EVENT, PeriodicJob, retention_job
+from server_bot.lifecycle.scheduler import PURGE_AUDIT_EVENT, PeriodicJob, retention_job, start_retention
 from server_bot.lifecycle.service import EXPORT_AUDIT_EVENT, UserDataService
 from server_bot.lifecycle.watch import AuditWatcher
 
@@ -44,4 +44,5 @@ __all__ = [
     "purge_expired",
     "reseal_rows",
     "retention_job",
+    "start_retention",
 ]

@@ -14,8 +14,10 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server_bot.lifecycle.errors import LifecycleError
+from server_bot.lifecycle.expiry import apply_bucket_expiry
 from server_bot.lifecycle.purge import PurgeReport, purge_expired
-from server_bot.objects import ObjectStore
+from server_bot.objects import ObjectStore, S3ObjectStore
+from shared.config import RetentionSettings
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -113,3 +115,22 @@ def retention_job(
         return report
 
     return PeriodicJob("retention-purge", interval_s, purge, first_delay_s=first_delay_s)
+
+
+async def start_retention(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore | None,
+    settings: RetentionSettings,
+    audit: AuditRecorder | None = None,
+) -> PeriodicJob:
+    """Server-bot start-up in one call: S3 expiry rules (when the store is S3), then the scheduled purge.
+
+    The caller owns the returned job: ``stack.push_async_callback(job.aclose)``.
+    """
+    if isinstance(store, S3ObjectStore):
+        await apply_bucket_expiry(store, settings.retention_days)
+    job = retention_job(
+        sessionmaker, store, settings.retention_days, settings.retention_purge_interval_s, audit
+    )
+    job.start()
+    return job

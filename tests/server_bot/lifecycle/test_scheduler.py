@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from server_bot.db import create_engine, create_sessionmaker
-from server_bot.lifecycle import PURGE_AUDIT_EVENT, PeriodicJob, retention_job
+from server_bot.lifecycle import PURGE_AUDIT_EVENT, PeriodicJob, retention_job, start_retention
 from server_bot.lifecycle.purge import PurgeReport
+from server_bot.objects import S3ObjectStore
+from shared.config import RetentionSettings
 from tests.server_bot.lifecycle.conftest import World
 
 
@@ -74,3 +76,27 @@ async def test_a_failed_purge_is_audited_as_a_failure() -> None:
         await engine.dispose()
 
     assert audit.records == [(PURGE_AUDIT_EVENT, False, "purge_error")]
+
+
+async def test_start_retention_sets_bucket_rules_on_s3_and_runs_the_purge(world: World) -> None:
+    audit = RecordingAudit()
+    settings = RetentionSettings(retention_days=45, retention_purge_interval_s=3600)
+
+    job = await start_retention(world.sessionmaker, world.store, settings, audit)
+    try:
+        assert job.interval_s == 3600 and not job.first_delay_s < 60
+        await job.run_once()
+    finally:
+        await job.aclose()
+
+    assert not job.running
+    assert audit.records[-1][:2] == (PURGE_AUDIT_EVENT, True)
+    if world.bucket is not None:
+        bucket = world.bucket
+        s3 = S3ObjectStore(
+            bucket.endpoint_url,
+            bucket.name,
+            access_key_id=bucket.access_key,
+            secret_access_key=bucket.secret_key,
+        )
+        assert await s3.expiry_rules() == {"transcripts/": 45, "backups/": 45}
