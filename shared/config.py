@@ -83,6 +83,9 @@ class DiscordSettings(_Settings):
     server_bot_user_id: int
     client_bot_user_id: int
     admin_role: str = "AI Admin"
+    # The admin capability is this role's id, never its name. Unset: the id the server-bot recorded when it
+    # first set up the admin role (kept in its database).
+    admin_role_id: int | None = None
     relay_channel: str = "ai-relay"
     sessions_category: str = "AI Chat Sessions"
     # Moderation alerts are posted here; only the admin role and the server-bot can see it.

@@ -76,5 +76,9 @@ class Core:
         """Call once the fronts have subscribed: tells the users of requests a restart interrupted."""
         return await self.conversation.recover_unfinished()
 
+    async def aclose(self) -> None:
+        """On shutdown, before the database closes: replies being written end, their users told."""
+        await self.conversation.aclose()
+
     async def _close_after_ban(self, user_id: int) -> None:
         await self.sessions.close_open_session_of(user_id, "banned")

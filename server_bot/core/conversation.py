@@ -28,6 +28,7 @@ from server_bot.core.events import (
     Accepted,
     ContextDropped,
     Failed,
+    FailureCode,
     FallbackReply,
     Finished,
     ReplyEvent,
@@ -57,8 +58,11 @@ log = get_logger(__name__)
 REQUEST_METRIC = "request"  # = server_bot.metrics_chart.REQUEST (that module pulls in matplotlib)
 
 
+@dataclass(frozen=True, slots=True)
 class _Closed:
-    """Queue sentinel: the session was closed while its reply was being written."""
+    """Queue sentinel: the reply ends now (its session was closed, or the server is shutting down)."""
+
+    code: FailureCode = "session_closed"
 
 
 class _Stopped:
@@ -119,6 +123,7 @@ class ConversationService:
         self._in_flight: dict[str, _InFlight] = {}
         # Per session: how many dropped turns the user was last told of (the notice is said once).
         self._context_told: dict[uuid.UUID, int] = {}
+        self._closing = False
 
     # ---- public API -----------------------------------------------------------------------------------
 
@@ -177,6 +182,16 @@ class ConversationService:
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
 
+    async def aclose(self, timeout_s: float = 5.0) -> None:
+        """Shutting down: every reply being written ends now with a "server restarted" failure (so its
+        user is told once, now), and this waits (up to `timeout_s`) for the fronts to show it."""
+        self._closing = True
+        for flight in list(self._in_flight.values()):
+            flight.queue.put_nowait(_Closed("server_restarted"))
+        async with asyncio.timeout(timeout_s):
+            while self._in_flight:  # noqa: ASYNC110 - a few ticks at shutdown, not worth an event
+                await asyncio.sleep(0.01)
+
     def in_flight(self, session_id: uuid.UUID) -> str | None:
         """The request id of the session's reply being written, if any."""
         return next((f.request_id for f in self._in_flight.values() if f.session.id == session_id), None)
@@ -228,8 +243,11 @@ class ConversationService:
                 yield await self._fallback_reply(session)
                 return
             pending = await self._relay.submit(session.id, await self._turns(session), _params(session))
-            async for event in self._follow(session, pending):
-                yield event
+            # Nested generators are closed explicitly: a front that stops listening must not leave one
+            # to the garbage collector (its clean-up touches the database).
+            async with contextlib.aclosing(self._follow(session, pending)) as events:
+                async for event in events:
+                    yield event
 
     async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncIterator[ReplyEvent]:
         flight = _InFlight(pending.request_id, session)
@@ -245,7 +263,7 @@ class ConversationService:
                 item = await flight.queue.get()
                 if isinstance(item, _Closed):
                     final = True
-                    yield Failed.of("session_closed")
+                    yield Failed.of(item.code)
                     continue
                 if isinstance(item, _Stopped):
                     item = protocol.Done(request_id=flight.request_id, text=text, finish_reason="cancelled")
@@ -260,8 +278,9 @@ class ConversationService:
                             yield TextSoFar(text)
                 elif isinstance(update, protocol.Done):
                     final = True
-                    async for event in self._finish(session, update):
-                        yield event
+                    async with contextlib.aclosing(self._finish(session, update)) as finishing:
+                        async for event in finishing:
+                            yield event
                 elif isinstance(update, Failed):
                     final = True
                     yield update

@@ -173,7 +173,7 @@ class ReplyStream(Protocol):
 
 # ---- notices outside a stream -------------------------------------------------------------------------
 
-CloseReason = Literal["ended", "banned", "restarted_without_channel", "admin"]
+CloseReason = Literal["ended", "banned", "channel_lost", "admin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +185,9 @@ class SessionClosed:
     front_end: FrontEnd
     channel_id: int | None
     reason: CloseReason
+    # The front end whose user closed it (None: the platform, e.g. a ban). A front that closed its own
+    # session may tidy up itself after answering its user.
+    closed_via: FrontEnd | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,14 @@ class SessionService:
         session = await self._repo.end_session(session_id)
         await transcripts.save_transcript(self._repo, self._objects, session_id)
         await self._notices.publish(
-            SessionClosed(session.id, session.owner_id, session.front_end, session.channel_id, reason)
+            SessionClosed(
+                session.id,
+                session.owner_id,
+                session.front_end,
+                session.channel_id,
+                reason,
+                closed_via=None if by is None else by.front_end,
+            )
         )
         return session
 

@@ -49,11 +49,11 @@ def clean_system_prompt(text: str | None, *, max_chars: int) -> str | None:
 
 def check_temperature(value: float, *, maximum: float) -> float:
     if not isinstance(value, int | float) or not math.isfinite(value) or not 0.0 <= value <= maximum:
-        raise InvalidSetting(f"Temperature must be a number from 0 to {maximum}.")
+        raise InvalidSetting(f"Temperature must be a number from 0 to at most {maximum}.")
     return float(value)
 
 
 def check_max_tokens(value: int, *, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise InvalidSetting(f"Max tokens must be a whole number from 1 to {maximum}.")
+        raise InvalidSetting(f"Max tokens must be a whole number from 1 to at most {maximum}.")
     return value

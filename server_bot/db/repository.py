@@ -166,6 +166,10 @@ class Repository(BookkeepingQueries):
         async with self._sessionmaker() as db:
             return [self._session_info(row) for row in await db.scalars(query)]
 
+    async def count_open_sessions(self) -> int:
+        async with self._sessionmaker() as db:
+            return int(await db.scalar(select(func.count()).where(ChatSession.status == _OPEN)) or 0)
+
     async def get_session_by_channel(self, channel_id: int) -> SessionInfo | None:
         async with self._sessionmaker() as db:
             row = await db.scalar(select(ChatSession).where(ChatSession.channel_id == channel_id))

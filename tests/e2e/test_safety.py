@@ -15,6 +15,7 @@ from client_bot.engine import FakeEngine
 from devcord import Devcord
 from devcord.testing import Driver
 from meatlizard.stack import CLIENT_BOT_TOKEN, SERVER_BOT_TOKEN, Stack
+from server_bot.core import Actor, Banned
 from server_bot.exts.chat import PROMPT_BLOCKED, REPLY_WITHHELD
 from server_bot.fallback import FALLBACK_LABEL
 from tests.e2e.harness import bot_reply, command_reply, eventually, stack_on, start_chat
@@ -77,10 +78,9 @@ async def test_banned_user_loses_their_session_and_is_refused(stack: Stack, driv
     user = await repo.get_user(alice)
     assert user is not None and user.banned
     # Discord keeps a banned user out of the guild; should one reach the bot anyway, it refuses them.
-    chat: Any = stack.server.get_cog("Chat")
     for scope in ("command", "prompt"):
-        with pytest.raises(Exception, match="banned"):
-            await chat._check_allowed(alice, scope)
+        with pytest.raises(Banned, match="banned"):
+            await stack.server.ctx.core.access.check(Actor(alice, "discord"), scope)
 
 
 # ---- moderation ----------------------------------------------------------------------------------

@@ -208,6 +208,7 @@ async def test_closing_a_session_mid_reply_ends_the_stream_cleanly(harness: Harn
     assert accepted.request_id in harness.relay.cancelled
     closed = [n for n in harness.notices if isinstance(n, SessionClosed)]
     assert closed and closed[0].session_id == session.id and closed[0].reason == "ended"
+    assert closed[0].closed_via == "discord"
     with pytest.raises(NoOpenSession):
         await harness.core.conversation.submit(ALICE, session.id, "again")
 

@@ -43,14 +43,14 @@ async def test_get_checks_ownership(harness: Harness) -> None:
 @pytest.mark.parametrize("temperature", [-1.0, math.nan, math.inf, 1.6])
 async def test_bad_temperatures_are_refused(harness: Harness, temperature: float) -> None:
     session = await harness.core.sessions.open(ALICE)
-    with pytest.raises(InvalidSetting, match=r"Temperature must be a number from 0 to 1\.5"):
+    with pytest.raises(InvalidSetting, match=r"Temperature must be a number from 0 to at most 1\.5"):
         await harness.core.sessions.update_settings(ALICE, session.id, temperature=temperature)
 
 
 @pytest.mark.parametrize("max_tokens", [0, -5, 1025])
 async def test_bad_max_tokens_are_refused(harness: Harness, max_tokens: int) -> None:
     session = await harness.core.sessions.open(ALICE)
-    with pytest.raises(InvalidSetting, match="from 1 to 1024"):
+    with pytest.raises(InvalidSetting, match="from 1 to at most 1024"):
         await harness.core.sessions.update_settings(ALICE, session.id, max_tokens=max_tokens)
 
 
