@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from server_bot.db import create_engine, create_sessionmaker
 from server_bot.lifecycle import PURGE_AUDIT_EVENT, PeriodicJob, retention_job, start_retention
 from server_bot.lifecycle.purge import PurgeReport
 from server_bot.objects import S3ObjectStore
+from shared.audit import AuditLog
 from shared.config import RetentionSettings
 from tests.server_bot.lifecycle.conftest import World
 
@@ -100,3 +102,18 @@ async def test_start_retention_sets_bucket_rules_on_s3_and_runs_the_purge(world:
             secret_access_key=bucket.secret_key,
         )
         assert await s3.expiry_rules() == {"transcripts/": 45, "backups/": 45}
+
+
+async def test_the_purge_record_reaches_the_real_audit_log_file_with_counts_only(
+    world: World, tmp_path: Path
+) -> None:
+    audit = AuditLog(tmp_path / "audit.log", sinks=[world.repo.audit_sink])
+    job = retention_job(world.sessionmaker, world.store, 30, 3600, audit)
+
+    await job.run_once()
+    audit.close()
+
+    (line,) = (tmp_path / "audit.log").read_text().splitlines()
+    assert '"event":"retention_purge"' in line and '"detail":"s:0.m:0.v:0.t:0.o:0.b:0"' in line
+    (event,) = await world.repo.recent_audit_events()
+    assert (event.event, event.user_id, event.success) == ("retention_purge", None, True)
