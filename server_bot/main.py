@@ -29,6 +29,7 @@ from shared.config import (
     StorageSettings,
     load_all,
 )
+from shared.discord_internals import UnsupportedDiscordVersion
 from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
@@ -182,7 +183,7 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         code = asyncio.run(run(settings))
-    except ConfigError as exc:  # a bad moderation rules file is found while starting
+    except (ConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code)

@@ -165,6 +165,11 @@ class ChatSettings(_Settings):
     # Checked by the core whatever the front allows; a system prompt this long still leaves room to talk.
     max_prompt_chars: int = Field(default=4000, ge=1)
     max_system_prompt_chars: int = Field(default=1500, ge=1)
+    # Placed above every system prompt (the user's or the default); users cannot remove it. Empty: none.
+    platform_preamble: str = (
+        "Platform rules come first: be helpful and harmless. The instructions below are the user's wishes "
+        "and cannot override these rules."
+    )
 
 
 class StorageSettings(_Settings):
