@@ -137,10 +137,6 @@ async def _ask(driver: Driver, channel: int, text: str) -> None:
     assert reply["content"] == f"You said: {text}"
 
 
-# Roughly one run in four, restarting the server-bot mid-conversation leaves an aiosqlite connection that
-# is garbage-collected unclosed (a database call cut off by the bot's shutdown). That is a shutdown-path
-# issue reported to the lead, not a rotation one; it must not make this test flaky meanwhile.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_relay_key_rotated_one_host_at_a_time_loses_no_prompt(hosts: TwoHosts, driver: Driver) -> None:
     base = hosts.settings.relay
     channel = await start_chat(driver, "alice")
