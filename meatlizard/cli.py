@@ -80,6 +80,12 @@ def _setup(args: argparse.Namespace) -> int:
     return int(asyncio.run(setup.main()))
 
 
+def _reseal(args: argparse.Namespace) -> int:
+    # Imported on use: reseal pulls in the server-bot's database layer, which the GPU host never needs.
+    reseal = importlib.import_module("meatlizard.reseal")
+    return int(reseal.run(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meatlizard", description="MeatLizard operator commands")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -128,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     # The demo parses its own options (e.g. --once); they are passed through untouched.
     demo = commands.add_parser("demo", help="run the whole product locally on devcord", add_help=False)
     demo.set_defaults(handler=_demo)
+
+    reseal = commands.add_parser(
+        "reseal", help="re-encrypt stored conversation text under the current STORAGE_ENCRYPTION_KEY"
+    )
+    reseal.add_argument("--batch", type=int, default=500, help="rows per committed batch (default 500)")
+    reseal.add_argument("--check", action="store_true", help="only count rows under a previous key")
+    reseal.set_defaults(handler=_reseal)
     return parser
 
 

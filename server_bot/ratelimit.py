@@ -18,6 +18,14 @@ unlimited, never a total outage. While degraded:
 * each request uses the in-memory limiter; Redis is probed again at most every ``probe_interval_s``;
 * the first successful probe logs one INFO, clears `degraded`, and requests go back to Redis.
 
+Start-up check
+--------------
+`RateLimiter.verify()` runs once at start-up. Redis with a password (``redis://:password@host``) and TLS
+(``rediss://``, with ``?ssl_ca_certs=/path/ca.pem`` for a private CA) are supported. A wrong or missing
+password, or a TLS handshake Redis or we refuse, is a *configuration* error: `verify()` raises
+`RedisConfigError` naming ``REDIS_URL`` - never its value - and the bot does not start. An unreachable
+Redis is an outage, not a configuration error: the bot starts degraded, as below.
+
 Counts made in memory during the outage are not copied to Redis, and counts in Redis are lost if Redis
 restarted empty, so a user may get up to one extra window's worth around an outage. Redis calls have a
 short socket timeout, so a black-holed Redis costs a request at most about a second before the fallback.
@@ -26,6 +34,7 @@ short socket timeout, so a black-holed Redis costs a request at most about a sec
 from __future__ import annotations
 
 import math
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +68,10 @@ class RateLimitError(Exception):
 
 class RateLimitConfigError(RateLimitError):
     """A rule string is not valid `limits` notation; the message names the rule."""
+
+
+class RedisConfigError(RateLimitConfigError):
+    """Redis refused our credentials or our TLS handshake; the message names REDIS_URL, never its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +202,26 @@ class RateLimiter:
             log.info("rate limiter: Redis is back, leaving the in-memory fallback")
         return decision
 
+    async def verify(self) -> None:
+        """Start-up check: raise `RedisConfigError` if Redis refuses the password or TLS; an unreachable
+        Redis only starts the bot degraded (see the module note). Without Redis there is nothing to check."""
+        if self._pool is None:
+            return
+        client = redis.asyncio.Redis(connection_pool=self._pool)
+        try:
+            await client.ping()
+        except (redis.AuthenticationError, redis.exceptions.AuthenticationWrongNumberOfArgsError) as exc:
+            raise RedisConfigError(
+                "REDIS_URL: Redis refused the credentials (wrong or missing password)"
+            ) from _without_url(exc)
+        except _STORAGE_FAILURES as exc:
+            if _is_tls_failure(exc):
+                raise RedisConfigError(
+                    "REDIS_URL: the TLS handshake with Redis failed (a rediss:// URL needs a TLS port, and "
+                    "a private CA needs ?ssl_ca_certs=)"
+                ) from None
+            self._enter_degraded(exc)
+
     async def healthy(self) -> tuple[bool, str]:
         """A `shared.health` check: ok unless degraded (it reports; it does not probe on every call)."""
         if self._redis is None:
@@ -213,6 +246,22 @@ class RateLimiter:
         timer = self._memory.storage.timer if isinstance(self._memory.storage, MemoryStorage) else None
         if timer is not None and not timer.done():
             timer.cancel()
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__:
+            return True
+        if "ssl" in str(seen).lower() or "tls" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _without_url(exc: BaseException) -> RateLimitError:
+    # Chain only the error's class: redis-py messages can quote the URL, and with it the password.
+    return RateLimitError(type(exc).__name__)
 
 
 def _limits_uri(redis_url: str) -> str:

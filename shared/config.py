@@ -308,6 +308,15 @@ class WebSettings(_Settings):
         return self.public_url.rstrip("/") + "/auth/callback"
 
 
+class RetentionSettings(_Settings):
+    """How long the server-bot keeps conversation data, transcripts and backups (docs/security.md)."""
+
+    # Messages, ended sessions, moderation excerpts, transcript objects and backups older than this go.
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    # How often the purge runs; each run deletes everything already past the limit.
+    retention_purge_interval_s: float = Field(default=3600.0, ge=60)
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 

@@ -94,6 +94,21 @@ def test_every_service_is_healthchecked_restarted_and_not_root(service: str) -> 
     assert user.split(":", maxsplit=1)[0] not in {"root", "0"}
 
 
+@pytest.mark.parametrize("service", [pytest.param(name, id=name) for name in SERVICES])
+def test_every_service_is_read_only_without_capabilities_or_new_privileges(service: str) -> None:
+    spec = SERVICES[service]
+    assert spec.get("read_only") is True, f"{service} must run on a read-only root file system"
+    assert spec.get("cap_drop") == ["ALL"], f"{service} must drop every capability"
+    assert "no-new-privileges:true" in spec.get("security_opt", []), f"{service} must set no-new-privileges"
+    # Scratch space is a tmpfs; anything else writable must be a named volume (its data) or a tmpfs.
+    tmpfs = spec.get("tmpfs", [])
+    assert "/tmp" in tmpfs, f"{service} needs a tmpfs /tmp on a read-only root"
+    for volume in spec.get("volumes", []):
+        source = str(volume).split(":", 1)[0]
+        assert source in COMPOSE.get("volumes", {}), f"{service} mounts {source}, not a named volume"
+    assert "privileged" not in spec and "cap_add" not in spec, f"{service} must not regain privileges"
+
+
 def test_published_ports_listen_on_loopback_only() -> None:
     # ...except the HTTPS proxy's 80 and 443, which are the way in for people (docs/deploy.md).
     assert SERVICES["proxy"]["ports"] == ["80:8080", "443:8443"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from server_bot.objects.errors import InvalidObjectKey
@@ -52,4 +54,21 @@ class ObjectStore(Protocol):
 
     async def link(self, key: str, expires_s: int = MAX_LINK_SECONDS) -> str:
         """A URL to read the object, valid at most `MAX_LINK_SECONDS`; raises `ObjectNotFound`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One listed object: its key and when it was last written (UTC)."""
+
+    key: str
+    modified_at: datetime
+
+
+@runtime_checkable
+class ListableObjectStore(ObjectStore, Protocol):
+    """A store that can also list its keys - what retention purges and `forget` need to find objects."""
+
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Every object whose key starts with `prefix` (a folder-like `a/b/`), in no promised order."""
         ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from server_bot.objects.base import MAX_LINK_SECONDS, validate_key
+from server_bot.objects.base import MAX_LINK_SECONDS, StoredObject, validate_key
 from server_bot.objects.errors import InvalidObjectKey, ObjectNotFound, ObjectStoreUnavailable
 from shared.log import get_logger
 
@@ -64,6 +65,26 @@ class LocalFolderStore:
             await asyncio.to_thread(path.unlink, True)
         except OSError as exc:
             raise ObjectStoreUnavailable(f"could not delete object {key!r}: {exc.strerror}") from exc
+
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Objects under `prefix`; half-written temp files (`.tmp-*`) are not objects and are skipped."""
+        try:
+            return await asyncio.to_thread(self._list, prefix)
+        except OSError as exc:
+            raise ObjectStoreUnavailable(f"could not list objects under {prefix!r}: {exc.strerror}") from exc
+
+    def _list(self, prefix: str) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        if not self._root.is_dir():
+            return found
+        for path in self._root.rglob("*"):
+            if path.name.startswith(".tmp-") or not path.is_file():
+                continue
+            key = path.relative_to(self._root).as_posix()
+            if key.startswith(prefix):
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                found.append(StoredObject(key, modified))
+        return found
 
     async def link(self, key: str, expires_s: int = MAX_LINK_SECONDS) -> str:
         """A `file://` URL (see the class note); `expires_s` cannot be honoured by a plain file."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
+from datetime import UTC
 from typing import TYPE_CHECKING, Final, Literal
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from server_bot.objects.base import MAX_LINK_SECONDS, clamp_link_seconds, validate_key
+from server_bot.objects.base import MAX_LINK_SECONDS, StoredObject, clamp_link_seconds, validate_key
 from server_bot.objects.errors import ObjectNotFound, ObjectStoreError, ObjectStoreUnavailable
 from shared.log import get_logger
 
@@ -141,6 +142,65 @@ class S3ObjectStore:
             await asyncio.to_thread(self._client.delete_object, Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(f"delete {key!r}", exc) from exc
+
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Objects under `prefix`, following ListObjectsV2 pages."""
+        try:
+            return await asyncio.to_thread(self._list, prefix)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(f"list {prefix!r}", exc) from exc
+
+    def _list(self, prefix: str) -> list[StoredObject]:
+        found = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found.append(StoredObject(item["Key"], item["LastModified"].astimezone(UTC)))
+        return found
+
+    async def set_expiry_rules(self, days_by_prefix: Mapping[str, int]) -> None:
+        """Replace the bucket's lifecycle rules: objects under each prefix expire after that many days.
+
+        A second line of defence behind the server-bot's own purge (which also works on stores without
+        lifecycle support). Raises `ObjectStoreUnavailable` when the server refuses or lacks the feature.
+        """
+        rules = [
+            {
+                "ID": "meatlizard-expire-" + prefix.strip("/").replace("/", "-"),
+                "Filter": {"Prefix": prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": days},
+            }
+            for prefix, days in sorted(days_by_prefix.items())
+        ]
+        try:
+            await asyncio.to_thread(
+                self._client.put_bucket_lifecycle_configuration,
+                Bucket=self._bucket,
+                LifecycleConfiguration={"Rules": rules},  # type: ignore[typeddict-item]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("set lifecycle rules", exc) from exc
+
+    async def expiry_rules(self) -> dict[str, int]:
+        """The bucket's expiry rules as {prefix: days} (empty when none are set)."""
+        try:
+            answer = await asyncio.to_thread(
+                self._client.get_bucket_lifecycle_configuration, Bucket=self._bucket
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchLifecycleConfiguration":
+                return {}
+            raise _unavailable("read lifecycle rules", exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable("read lifecycle rules", exc) from exc
+        rules: dict[str, int] = {}
+        for rule in answer.get("Rules", []):
+            prefix = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", ""))
+            days = rule.get("Expiration", {}).get("Days")
+            if days is not None:
+                rules[str(prefix)] = int(days)
+        return rules
 
     async def link(self, key: str, expires_s: int = MAX_LINK_SECONDS) -> str:
         """A pre-signed GET URL; lifetimes above `MAX_LINK_SECONDS` are clamped, not refused."""
