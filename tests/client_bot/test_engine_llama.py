@@ -125,7 +125,9 @@ async def test_cancel_mid_stream_stops_early_with_the_partial_text(llama_engine:
 
 
 async def test_request_cancelled_while_queued_never_runs(llama_engine: LlamaEngine) -> None:
-    running = llama_engine.submit(ask("running", max_tokens=16))
+    # Every slot busy first, so the next request really waits in the queue.
+    slots = llama_engine.stats().slots_total
+    running = [llama_engine.submit(ask(f"running-{n}", max_tokens=16)) for n in range(slots)]
     queued = llama_engine.submit(ask("queued", max_tokens=16))
     assert llama_engine.cancel("queued")
     result = await queued.result()
@@ -135,7 +137,8 @@ async def test_request_cancelled_while_queued_never_runs(llama_engine: LlamaEngi
         0,
         None,
     )
-    assert (await running.result()).finish_reason in ("stop", "length")
+    for generation in running:
+        assert (await generation.result()).finish_reason in ("stop", "length")
 
 
 async def test_over_long_history_drops_the_oldest_turns(smollm2_path: Path) -> None:
