@@ -13,7 +13,9 @@ name what the bot creates.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING
 
 import discord
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 SESSIONS_CATEGORY_ID = "sessions_category_id"
+# Further sessions categories (comma-separated ids) once the first holds Discord's 50 channels.
+OVERFLOW_CATEGORY_IDS = "sessions_overflow_category_ids"
+MAX_CATEGORY_CHANNELS = 50
 RELAY_CHANNEL_ID = "relay_channel_id"
 ADMIN_CHANNEL_ID = "admin_channel_id"
 
@@ -195,3 +200,66 @@ async def create_session_channel(
         topic=f"Private AI chat of {owner.display_name}",
         reason="MeatLizard chat session",
     )
+
+
+class _Overflow:
+    """Per server-bot: one lock so concurrent `/chat start`s that find every category full create one new
+    category, not one each; and the categories created this run (the gateway may not have sent them yet)."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.created: dict[int, discord.CategoryChannel] = {}
+
+
+# Keyed by the server-bot's repository (one per server-bot; the frozen context itself is not hashable).
+_OVERFLOWS: weakref.WeakKeyDictionary[object, _Overflow] = weakref.WeakKeyDictionary()
+
+
+async def create_session_channel_with_room(
+    ctx: ServerContext, guild: discord.Guild, owner: discord.Member, admin_role: discord.Role | None
+) -> discord.TextChannel:
+    """A session channel in the first sessions category with room; past Discord's 50 channels per category
+    the sessions overflow into further categories the bot creates and remembers by id."""
+    full: set[int] = set()
+    for _ in range(4):
+        category = await _category_with_room(ctx, guild, full)
+        try:
+            return await create_session_channel(
+                guild, category, owner, admin_role, ctx.discord.client_bot_user_id
+            )
+        except discord.HTTPException as exc:
+            if not _is_category_full(exc):
+                raise
+            full.add(category.id)  # filled by a concurrent start since we looked
+    raise RuntimeError("no sessions category with room after several attempts")
+
+
+def _is_category_full(exc: discord.HTTPException) -> bool:
+    return exc.status == 400 and "parent_id" in exc.text and "Maximum number" in exc.text
+
+
+async def _category_with_room(
+    ctx: ServerContext, guild: discord.Guild, full: set[int]
+) -> discord.CategoryChannel:
+    overflow = _OVERFLOWS.setdefault(ctx.repo, _Overflow())
+    async with overflow.lock:
+        categories = [await sessions_category(ctx, guild)]
+        value = await ctx.repo.get_setting(OVERFLOW_CATEGORY_IDS) or ""
+        for raw in filter(None, value.split(",")):
+            found = overflow.created.get(int(raw)) or guild.get_channel(int(raw))
+            if isinstance(found, discord.CategoryChannel):
+                categories.append(found)
+        for category in categories:
+            if category.id not in full and len(category.channels) < MAX_CATEGORY_CHANNELS:
+                return category
+        overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+            guild.default_role: _HIDDEN,
+            guild.me: _bot_overwrite(manage=True),
+        }
+        name = f"{ctx.discord.sessions_category} {len(categories) + 1}"
+        log.info("sessions category full: creating %s", name)
+        category = await guild.create_category(name, overwrites=overwrites, reason="MeatLizard sessions")
+        overflow.created[category.id] = category
+        ids = [raw for raw in value.split(",") if raw] + [str(category.id)]
+        await ctx.repo.set_setting(OVERFLOW_CATEGORY_IDS, ",".join(ids))
+        return category

@@ -41,12 +41,8 @@ class ChatCommands(commands.Cog):
             await sessions.close(existing.session_id, reason="channel_lost")
             session = await sessions.open(actor, guild_id=guild.id)
         try:
-            channel = await channels.create_session_channel(
-                guild,
-                await channels.sessions_category(self.ctx, guild),
-                member,
-                await channels.admin_role(self.ctx, guild),
-                self.ctx.discord.client_bot_user_id,
+            channel = await channels.create_session_channel_with_room(
+                self.ctx, guild, member, await channels.admin_role(self.ctx, guild)
             )
             await sessions.attach_channel(session.id, channel.id)
         except BaseException:

@@ -1,0 +1,66 @@
+"""Past Discord's 50 channels per category, sessions overflow into further categories the bot creates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client_bot.engine import FakeEngine
+from devcord import Devcord
+from devcord.testing import Driver
+from meatlizard.stack import Stack, multi_host_scenario
+from server_bot import channels
+from tests.e2e.harness import bot_reply, eventually, stack_on, start_chat
+
+pytestmark = pytest.mark.e2e
+
+USERS = 55
+
+
+@pytest.fixture
+def devcord_scenario() -> dict[str, Any]:
+    return multi_host_scenario(1, users=USERS, heartbeat_interval_ms=1000)
+
+
+async def test_sessions_past_fifty_open_in_a_second_category_and_are_answered(
+    devcord: Devcord, driver: Driver, tmp_path: Path
+) -> None:
+    async with stack_on(devcord, FakeEngine(), tmp_path) as stack:
+        gate = asyncio.Semaphore(10)  # many at once: several starts find the first category full together
+
+        async def open_one(number: int) -> int:
+            async with gate:
+                return await start_chat(driver, f"user-{number:03d}")
+
+        opened = await asyncio.gather(*(open_one(n) for n in range(1, USERS + 1)))
+        assert len(set(opened)) == USERS
+        parents = await _parents(stack, opened)
+        per_category = Counter(parents.values())
+        assert len(per_category) == 2, per_category  # one new category, not one per concurrent start
+        assert max(per_category.values()) <= channels.MAX_CATEGORY_CHANNELS
+        overflow = await stack.server.ctx.repo.get_setting(channels.OVERFLOW_CATEGORY_IDS)
+        assert overflow is not None and {int(overflow)} == set(per_category) - {
+            int(await stack.server.ctx.repo.get_setting(channels.SESSIONS_CATEGORY_ID) or 0)
+        }
+
+        last = opened[-1]
+        prompt = await driver.post(last, f"user-{USERS:03d}", "hello there")
+        reply = await bot_reply(driver, last, after=int(prompt["id"]))
+        assert reply["content"] == "You said: hello there"
+
+
+async def _parents(stack: Stack, channel_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+
+    async def all_known() -> None:
+        for channel_id in channel_ids:
+            category_id = getattr(stack.server.get_channel(channel_id), "category_id", None)
+            assert isinstance(category_id, int)
+            found[channel_id] = category_id
+
+    await eventually(all_known)
+    return found
