@@ -12,9 +12,9 @@ import pytest
 from client_bot.engine import FakeEngine
 from devcord import Devcord
 from devcord.testing import Driver
-from meatlizard.stack import Stack, multi_host_scenario
+from meatlizard.stack import multi_host_scenario
 from server_bot import channels
-from tests.e2e.harness import bot_reply, eventually, stack_on, start_chat
+from tests.e2e.harness import bot_reply, stack_on, start_chat
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ async def test_sessions_past_fifty_open_in_a_second_category_and_are_answered(
 
         opened = await asyncio.gather(*(open_one(n) for n in range(1, USERS + 1)))
         assert len(set(opened)) == USERS
-        parents = await _parents(stack, opened)
+        parents = await _parents(driver, opened)
         per_category = Counter(parents.values())
         assert len(per_category) == 2, per_category  # one new category, not one per concurrent start
         assert max(per_category.values()) <= channels.MAX_CATEGORY_CHANNELS
@@ -53,14 +53,11 @@ async def test_sessions_past_fifty_open_in_a_second_category_and_are_answered(
         assert reply["content"] == "You said: hello there"
 
 
-async def _parents(stack: Stack, channel_ids: list[int]) -> dict[int, int]:
+async def _parents(driver: Driver, opened: list[int]) -> dict[int, int]:
+    """Each session channel's category, as its owner's client sees it."""
     found: dict[int, int] = {}
-
-    async def all_known() -> None:
-        for channel_id in channel_ids:
-            category_id = getattr(stack.server.get_channel(channel_id), "category_id", None)
-            assert isinstance(category_id, int)
-            found[channel_id] = category_id
-
-    await eventually(all_known)
+    for number, channel_id in enumerate(opened, start=1):
+        for channel in await driver.visible_channels(f"user-{number:03d}"):
+            if int(channel["id"]) == channel_id:
+                found[channel_id] = int(channel["parent_id"])
     return found
