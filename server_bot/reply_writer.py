@@ -1,9 +1,12 @@
 """Shows one streamed reply in a session channel.
 
-Typing indicator until the first text; then the reply message is edited in place as text arrives (paced
-by the edit bucket Discord reports, one request kept in reserve for the final edit); past 2000 characters
-the reply continues in new messages (`render.split_reply`). The last page carries a Stop button while the
-model writes and a Regenerate button afterwards. Every write neutralises mass mentions and pings nobody.
+Typing indicator until the first text (skipped while the bot's request budget is tight); then the reply
+message is edited in place as text arrives (paced by the edit bucket Discord reports, one request kept in
+reserve for the final edit); past 2000 characters the reply continues in new messages
+(`render.split_reply`). The last page carries a Stop button while the model writes and a Regenerate button
+afterwards. Every write neutralises mass mentions and pings nobody. Every Discord call first takes a
+request from the bot's budget (`server_bot.discord_budget`): final text first, then a reply's first text,
+then streaming edits, typing last.
 """
 
 from __future__ import annotations
