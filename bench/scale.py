@@ -27,6 +27,7 @@ from devcord import Devcord
 from devcord.ratelimit import RateLimited
 from meatlizard.scripted_user import has_regenerate_button, start_chat
 from meatlizard.stack import Stack, StackOptions, multi_host_scenario, running_devcord, running_stack
+from server_bot import discord_budget
 from server_bot.ratelimit import RateRules
 
 WORDS = 20
@@ -51,6 +52,7 @@ class Result:
     moves: int = 0
     lost_at: list[int] = field(default_factory=list)
     limited: Counter[str] = field(default_factory=Counter)
+    budget: str = ""
 
     @property
     def tokens_per_s(self) -> float:
@@ -72,7 +74,7 @@ async def _user(stack: Stack, name: str, channel: int, prompts: int, result: Res
     cursor = int((await driver.events(name, after=0))["last_seq"])
     for index in range(prompts):
         started = time.perf_counter()
-        await driver.post(channel, name, f"prompt {index} from {name}")
+        prompt_id = int((await driver.post(channel, name, f"prompt {index} from {name}"))["id"])
         first: float | None = None
         finals = 0
         try:
@@ -87,6 +89,9 @@ async def _user(stack: Stack, name: str, channel: int, prompts: int, result: Res
                         if int(message.get("channel_id", 0)) != channel:
                             continue
                         if not message.get("author", {}).get("bot"):
+                            continue
+                        if int(message.get("id", 0)) < prompt_id:
+                            # An earlier reply edited (its Regenerate button removed): not this reply.
                             continue
                         content = str(message.get("content") or "")
                         if first is None and content.startswith("w0"):
@@ -156,6 +161,11 @@ async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: flo
         result.prompts = users * prompts
         result.duplicated = max(0, await _count_replies(stack, channels) - (result.prompts - result.lost))
         result.moves = stack.server.ctx.hub.moves
+        spent = discord_budget.budget_for(stack.server.http)
+        result.budget = (
+            ",".join(f"{p.name.lower()}:{n}" for p, n in sorted(spent.granted.items()))
+            + f",typing_skipped:{spent.skipped}"
+        )
     return result
 
 
@@ -199,6 +209,7 @@ def _print(result: Result, one_host: Result | None) -> float:
         f"relay_posts_per_request={result.relay_posts / max(1, result.prompts):.2f} "
         f"lost={result.lost} duplicated={result.duplicated} wrong={result.wrong} "
         f"elapsed_s={result.elapsed_s:.1f}"
+        + f" budget={result.budget}"
         + (f" 429_by_route={dict(result.limited)}" if result.limited else "")
         + (f" lost_prompt_numbers={sorted(result.lost_at)}" if result.lost else ""),
         flush=True,
@@ -235,7 +246,14 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=5, help="prompts per user (default 5)")
     parser.add_argument("--tps", type=float, default=50.0, help="words per second of each fake engine")
     parser.add_argument("--heartbeat", type=float, default=2.0, help="client-bot heartbeat interval, seconds")
+    parser.add_argument(
+        "--no-budget",
+        action="store_true",
+        help="lift the server-bot's Discord request budget (to compare with and without it)",
+    )
     args = parser.parse_args()
+    if args.no_budget:
+        discord_budget.DEFAULT_RATE_PER_S, discord_budget.DEFAULT_BURST = 1e9, 10**9
     hosts = [int(part) for part in args.hosts.split(",")]
     users = [int(part) for part in args.users.split(",")]
     asyncio.run(bench(hosts, users, args.prompts, args.tps, args.heartbeat))

@@ -7,6 +7,8 @@ the first tokens as soon as the bucket has a spare request, so the reply never s
 pacing waits for a share of a window an earlier edit opened (issue #15). Past 2000 characters
 the reply continues in new messages (`render.split_reply`). The last page carries a Stop button while the
 model writes and a Regenerate button afterwards. Every write neutralises mass mentions and pings nobody.
+Every Discord call first takes a request from the bot's budget (`server_bot.discord_budget`): final
+text first, then a reply's first text, then streaming edits, typing last (skipped while it is tight).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import discord
 from discord.http import Route
 
+from server_bot.discord_budget import DiscordBudget, Priority, budget_for
 from server_bot.render import split_reply
 from shared import discord_internals
 from shared.log import get_logger
@@ -42,6 +45,7 @@ class LatestReplies:
         message = self._latest.pop(channel_id, None)
         if message is not None:
             try:
+                await budget_of(message.channel).acquire(Priority.STREAM)
                 await message.edit(view=None)
             except discord.HTTPException:
                 log.debug("could not remove an old reply's buttons", exc_info=True)
@@ -68,6 +72,10 @@ class ReplyWriter:
         self._edited: set[int] = set()  # ids of pages edited at least once
         self._has_text = False  # False while nothing or only the queue placeholder is shown
         self._placeholder: str | None = None
+        # Every Discord call below first takes a request from the bot's budget (server_bot/discord_budget).
+        self._budget = budget_of(channel)
+        self._newest = ""
+        self._prepaid = False
         self._sender: LatestValueSender[tuple[str, bool]] = LatestValueSender(
             self._render, self._edit_budget, name=f"reply:{channel.id}"
         )
@@ -79,6 +87,7 @@ class ReplyWriter:
         """The reply so far; shown as soon as the rate limit allows."""
         if text.strip():
             self._has_text = True
+            self._newest = text
             self._stop_typing()
             self._sender.update((text, False))
 
@@ -86,6 +95,7 @@ class ReplyWriter:
         """The prompt waits for the AI host: say so where the reply will appear (the reply replaces it)."""
         if not self._has_text:
             self._placeholder = text
+            self._newest = text
             self._stop_typing()
             self._sender.update((text, False))
 
@@ -97,6 +107,7 @@ class ReplyWriter:
 
     async def notice(self, text: str) -> None:
         """A separate line from the bot about this reply (offline host, dropped turns, ...)."""
+        await self._budget.acquire(Priority.FINAL)
         await self._channel.send(neutralise_mentions(text), allowed_mentions=NO_PINGS)
 
     async def abandon(self) -> None:
@@ -120,25 +131,46 @@ class ReplyWriter:
 
     async def _render(self, value: tuple[str, bool]) -> None:
         text, final = value
+        # Only a queue placeholder on screen still counts as "no text yet" for the reply's first text.
+        first = not self._pages or self._shown == [self._placeholder]
+        priority = Priority.FINAL if final else Priority.FIRST_TEXT if first else Priority.STREAM
+        if not final:
+            # A writer that had to wait for its turn sends only its newest text.
+            await self._budget.acquire(priority)
+            text = self._newest
+        self._prepaid = not final
         pages = split_reply(neutralise_mentions(text) or "*(no reply)*")
         last = len(pages) - 1
         for index, page in enumerate(pages):
             view = (self._done_view if final else self.stop_view) if index == last else None
             if index >= len(self._pages):
-                await self._retire_buttons_of_last_page()
+                await self._retire_buttons_of_last_page(priority)
+                await self._spend(priority)
                 message = await self._channel.send(
                     page, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS
                 )
                 self._pages.append(message)
                 self._shown.append(page)
             elif self._shown[index] != page or (index == last and final):
+                await self._spend(priority)
                 await self._pages[index].edit(content=page, view=view, allowed_mentions=NO_PINGS)
                 self._shown[index] = page
                 if text != self._placeholder:  # a moved place in the queue is not the reply's first edit
                     self._edited.add(self._pages[index].id)
+        if self._prepaid:  # nothing new to show after all
+            self._prepaid = False
+            self._budget.refund()
 
-    async def _retire_buttons_of_last_page(self) -> None:
+    async def _spend(self, priority: Priority) -> None:
+        """Take one request from the budget before a Discord call, unless `_render` already took it."""
+        if self._prepaid:
+            self._prepaid = False
+        else:
+            await self._budget.acquire(priority)
+
+    async def _retire_buttons_of_last_page(self, priority: Priority) -> None:
         if self._pages:
+            await self._spend(priority)
             await self._pages[-1].edit(view=None)
 
     def _edit_budget(self) -> Budget | None:
@@ -156,7 +188,8 @@ class ReplyWriter:
     async def _keep_typing(self) -> None:
         while True:
             try:
-                await self._channel.typing()
+                if self._budget.try_acquire(Priority.TYPING):  # skipped when the budget is tight
+                    await self._channel.typing()
             except discord.HTTPException:
                 log.debug("typing indicator failed", exc_info=True)
             await asyncio.sleep(_TYPING_RENEW_S)
@@ -179,3 +212,8 @@ def first_edit_budget(budget: Budget | None, *, reserve: int = 1) -> Budget | No
     if budget is None or budget.remaining <= reserve:
         return budget
     return Budget(remaining=budget.remaining, reset_in_s=0.0)
+
+
+def budget_of(channel: discord.abc.Messageable) -> DiscordBudget:
+    """The request budget of the bot that sends through `channel`."""
+    return budget_for(discord_internals.channel_http(channel))
