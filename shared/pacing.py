@@ -152,3 +152,21 @@ def spacing_delay(budget: Budget | None, last_send: float | None, now: float, *,
     if last_send is None:
         return 0.0
     return max(0.0, last_send + budget.reset_in_s / spare - now)
+
+
+def relay_post_delay(
+    budget: Budget | None, last_post: float | None, now: float, *, urgent: bool, reserve_left: int
+) -> float:
+    """Seconds the relay waits before its next post: ordinary batches are spread over the bucket minus the
+    requests still held in reserve; an urgent batch (one a user is waiting on: a request's first text,
+    a final answer, a prompt, a cancel) goes at once while the reserve lasts, then is spread like the
+    rest. The reserve is what keeps a burst of urgent posts from emptying the bucket and leaving the
+    next request's first text to wait for the reset.
+    """
+    if budget is None:
+        return 0.0
+    if budget.remaining <= 0:
+        return max(budget.reset_in_s, 0.01)
+    if urgent and reserve_left > 0:
+        return 0.0
+    return spacing_delay(budget, last_post, now, reserve=reserve_left)
