@@ -155,18 +155,20 @@ def spacing_delay(budget: Budget | None, last_send: float | None, now: float, *,
 
 
 def relay_post_delay(
-    budget: Budget | None, last_post: float | None, now: float, *, urgent: bool, reserve_left: int
+    budget: Budget | None, last_post: float | None, now: float, *, urgent: bool, early_left: int
 ) -> float:
-    """Seconds the relay waits before its next post: ordinary batches are spread over the bucket minus the
-    requests still held in reserve; an urgent batch (one a user is waiting on: a request's first text,
-    a final answer, a prompt, a cancel) goes at once while the reserve lasts, then is spread like the
-    rest. The reserve is what keeps a burst of urgent posts from emptying the bucket and leaving the
-    next request's first text to wait for the reset.
+    """Seconds the relay waits before its next post.
+
+    Posts are spread evenly over what is left of the bucket (`spacing_delay`), which keeps requests in
+    hand until the window resets, so the next conversation never meets an empty bucket. An urgent batch
+    (one a user is waiting on: a request's first text, a final answer, a prompt, a cancel) goes at once
+    instead, `early_left` more times in this window; an early post is paid for by slightly longer gaps
+    between the ordinary posts after it, never by a 429. An empty bucket waits for its reset.
     """
     if budget is None:
         return 0.0
     if budget.remaining <= 0:
         return max(budget.reset_in_s, 0.01)
-    if urgent and reserve_left > 0:
+    if urgent and early_left > 0:
         return 0.0
-    return spacing_delay(budget, last_post, now, reserve=reserve_left)
+    return spacing_delay(budget, last_post, now)

@@ -8,10 +8,11 @@ of conversations: a request's deltas that were not sent yet merge into one (the 
 final answer drops the request's unsent deltas (it carries the full text), and a heartbeat replaces an
 unsent older one.
 
-Pacing (`shared.pacing.relay_post_delay`): a batch carrying something a user is waiting on (URGENT: a
-request's first text, a final answer, a prompt, a cancel) leaves at once while a small reserve of the
-channel's bucket lasts (`URGENT_RESERVE` posts per window); other batches (later text of a stream,
-heartbeats, queue notices) are spread over what the reserve leaves. An acceptance ("you are 3rd in the
+Pacing (`shared.pacing.relay_post_delay`): posts are spread evenly over what is left of the channel's
+bucket, so the bucket is never spent before its window ends. A batch carrying something a user is
+waiting on (URGENT: a request's first text, a final answer, a prompt, a cancel) does not wait for its
+share: it leaves at once, up to `EARLY_POSTS_PER_WINDOW` times per window; later text of a stream,
+heartbeats and queue notices keep the even spacing. An acceptance ("you are 3rd in the
 queue") is held `ACCEPTANCE_HOLD_S` so that it shares a post with whatever follows, and is dropped when
 its request's first text or answer is queued before it left (the text says more).
 
@@ -36,9 +37,10 @@ log = get_logger(__name__)
 # larger attachments, but small posts keep every conversation moving.
 DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 RETRY_AFTER_FAILURE_S = 1.0
-# Posts per rate-limit window kept for urgent batches. Two: a request's first text and its final answer
-# both leave at once, and a busy window still has three evenly spread posts for the rest.
-URGENT_RESERVE = 2
+# Urgent posts per rate-limit window that may skip the even spacing. Two: one request's first text and
+# its final answer both leave at once; a window where everything is urgent (a busy relay) still spreads
+# its other three posts instead of spending the bucket in a burst.
+EARLY_POSTS_PER_WINDOW = 2
 ACCEPTANCE_HOLD_S = 0.25
 
 
@@ -199,9 +201,9 @@ class ChannelSender:
     part per host with something pending (attachments `envelope-<host id>.bin`), so every host's
     prompts leave at the full rate. A failed post puts every part's messages back and retries.
 
-    The urgent reserve is counted per rate-limit window: a post that leaves earlier than the even
-    spreading would have allowed spends one of `reserve` requests; the count restarts when the bucket
-    Discord reported after the previous post has refilled.
+    Early posts are counted per rate-limit window: an urgent post that leaves before the even spacing
+    would have let it is one of the window's `early_posts`; the count restarts when the bucket Discord
+    reported after the previous post has refilled.
     """
 
     def __init__(
@@ -210,14 +212,14 @@ class ChannelSender:
         budget: Callable[[], Budget | None],
         *,
         name: str,
-        reserve: int = URGENT_RESERVE,
+        early_posts: int = EARLY_POSTS_PER_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._post = post
         self.clock = clock
-        self._reserve = reserve
-        self._reserve_used = 0
+        self._early_posts = early_posts
+        self._early_used = 0
         self._window_ends = 0.0
         self._budget = budget
         self._name = name
@@ -230,7 +232,7 @@ class ChannelSender:
         self._task: asyncio.Task[None] | None = None
         self._last_post: float | None = None
         self.posts = 0
-        self.early_posts = 0  # urgent posts that spent the reserve (for the benchmark)
+        self.early_posts = 0  # urgent posts that skipped the spacing (for the benchmark)
         self.failures = 0
 
     def register(self, outbox: Outbox) -> None:
@@ -273,7 +275,7 @@ class ChannelSender:
                     await self._pause(delay)  # messages keep accumulating meanwhile
                     continue
                 if early:
-                    self._reserve_used += 1
+                    self._early_used += 1
                     self.early_posts += 1
                 await self._send(waiting)
                 budget = self._budget()
@@ -283,17 +285,17 @@ class ChannelSender:
                 outbox.settle()
 
     def _delay(self, urgent: bool, ready_at: float) -> tuple[float, bool]:
-        """(seconds to wait, whether posting now spends the reserve)."""
+        """(seconds to wait, whether posting now is one of the window's early posts)."""
         now = self._clock()
         if now >= self._window_ends:
-            self._reserve_used = 0
+            self._early_used = 0
         budget = self._budget()
-        reserve_left = max(0, self._reserve - self._reserve_used)
-        delay = relay_post_delay(budget, self._last_post, now, urgent=urgent, reserve_left=reserve_left)
+        early_left = max(0, self._early_posts - self._early_used)
+        delay = relay_post_delay(budget, self._last_post, now, urgent=urgent, early_left=early_left)
         delay = max(delay, ready_at - now)
         if delay > 0 or not urgent:
             return delay, False
-        paced = relay_post_delay(budget, self._last_post, now, urgent=False, reserve_left=reserve_left)
+        paced = relay_post_delay(budget, self._last_post, now, urgent=False, early_left=early_left)
         return 0.0, paced > 0
 
     async def _pause(self, seconds: float) -> None:

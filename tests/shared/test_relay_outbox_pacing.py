@@ -1,5 +1,5 @@
-"""The relay outbox's pacing on a stepped fake clock: what a user waits on leaves at once while a small
-reserve of the channel's bucket lasts; everything else is spread over the rest of the window."""
+"""The relay outbox's pacing on a stepped fake clock: posts are spread over the channel's bucket, and what
+a user waits on skips the spacing a few times per window."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from shared import protocol
 from shared.pacing import Budget, relay_post_delay
-from shared.relay_outbox import ACCEPTANCE_HOLD_S, URGENT_RESERVE, Outbox, Part
+from shared.relay_outbox import ACCEPTANCE_HOLD_S, EARLY_POSTS_PER_WINDOW, Outbox, Part
 
 S1 = uuid.uuid4()
 LIMIT, WINDOW_S = 5, 5.0  # Discord's channel-post bucket
@@ -91,15 +91,14 @@ def delta(offset: int, text: str, rid: str = "a") -> protocol.Delta:
     return protocol.Delta(request_id=rid, offset=offset, text=text)
 
 
-def test_urgent_posts_skip_the_spreading_only_while_the_reserve_lasts() -> None:
+def test_urgent_posts_skip_the_spacing_only_while_the_window_allows_early_posts() -> None:
     budget = Budget(remaining=4, reset_in_s=5.0)
-    assert relay_post_delay(budget, 0.0, 0.0, urgent=True, reserve_left=2) == 0.0
-    assert relay_post_delay(budget, 0.0, 0.0, urgent=False, reserve_left=2) == 2.5  # 2 spare requests
-    assert relay_post_delay(budget, 0.0, 0.0, urgent=True, reserve_left=0) == 1.25  # spread like the rest
-    nearly_empty, empty = Budget(remaining=2, reset_in_s=3.0), Budget(remaining=0, reset_in_s=3.0)
-    assert relay_post_delay(nearly_empty, 0.0, 1.0, urgent=False, reserve_left=2) == 3.0  # reserve only
-    assert relay_post_delay(empty, 0.0, 1.0, urgent=True, reserve_left=2) == 3.0
-    assert relay_post_delay(None, 0.0, 0.0, urgent=False, reserve_left=2) == 0.0
+    assert relay_post_delay(budget, 0.0, 0.0, urgent=True, early_left=2) == 0.0
+    assert relay_post_delay(budget, 0.0, 0.0, urgent=False, early_left=2) == 1.25  # its share: 5 s / 4
+    assert relay_post_delay(budget, 0.0, 0.0, urgent=True, early_left=0) == 1.25  # spread like the rest
+    empty = Budget(remaining=0, reset_in_s=3.0)
+    assert relay_post_delay(empty, 0.0, 1.0, urgent=True, early_left=2) == 3.0  # never a 429
+    assert relay_post_delay(None, 0.0, 0.0, urgent=False, early_left=2) == 0.0
 
 
 async def test_a_requests_first_text_and_its_answer_leave_at_once_and_the_text_between_is_spread() -> None:
@@ -109,12 +108,13 @@ async def test_a_requests_first_text_and_its_answer_leave_at_once_and_the_text_b
     outbox.put(S1, delta(0, "Hel"))  # the first text
     await settle()
     outbox.put(S1, delta(3, "lo"))  # streaming: waits for its share of the window
-    await time.advance(1.0)
+    await settle()
+    await time.advance(0.5)
     assert [at for at, _ in bucket.posted] == [0.0]
     done = protocol.Done(request_id="a", text="Hello there", finish_reason="stop")
     outbox.put(S1, done)  # the answer cuts the wait short and carries the whole text
     await settle()
-    assert bucket.posted == [(0.0, [delta(0, "Hel")]), (1.0, [done])]
+    assert bucket.posted == [(0.0, [delta(0, "Hel")]), (0.5, [done])]
     assert outbox.sender.early_posts == 1
     await outbox.aclose()
 
@@ -129,8 +129,8 @@ async def test_a_stream_of_urgent_batches_spends_only_the_reserve_then_is_spread
         await time.advance(0.1)
     await time.advance(10.0)
     times = [at for at, _ in bucket.posted]
-    assert times[: 1 + URGENT_RESERVE] == pytest.approx([0.0, 0.1, 0.2])  # the first post, then the reserve
-    assert times[3] > 2.0  # then spread over what is left of the window, never a 429
+    assert times[: 1 + EARLY_POSTS_PER_WINDOW] == pytest.approx([0.0, 0.1, 0.2])  # then early
+    assert times[3] > 1.5  # then spread over what is left of the window (4.8 s / 2), never a 429
     cancelled = [p.request_id for _, ps in bucket.posted for p in ps if isinstance(p, protocol.Cancel)]
     assert cancelled == [f"c{index}" for index in range(6)]
     await outbox.aclose()
