@@ -152,3 +152,23 @@ def spacing_delay(budget: Budget | None, last_send: float | None, now: float, *,
     if last_send is None:
         return 0.0
     return max(0.0, last_send + budget.reset_in_s / spare - now)
+
+
+def relay_post_delay(
+    budget: Budget | None, last_post: float | None, now: float, *, urgent: bool, early_left: int
+) -> float:
+    """Seconds the relay waits before its next post.
+
+    Posts are spread evenly over what is left of the bucket (`spacing_delay`), which keeps requests in
+    hand until the window resets, so the next conversation never meets an empty bucket. An urgent batch
+    (one a user is waiting on: a request's first text, a final answer, a prompt, a cancel) goes at once
+    instead, `early_left` more times in this window; an early post is paid for by slightly longer gaps
+    between the ordinary posts after it, never by a 429. An empty bucket waits for its reset.
+    """
+    if budget is None:
+        return 0.0
+    if budget.remaining <= 0:
+        return max(budget.reset_in_s, 0.01)
+    if urgent and early_left > 0:
+        return 0.0
+    return spacing_delay(budget, last_post, now)

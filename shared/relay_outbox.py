@@ -8,6 +8,14 @@ of conversations: a request's deltas that were not sent yet merge into one (the 
 final answer drops the request's unsent deltas (it carries the full text), and a heartbeat replaces an
 unsent older one.
 
+Pacing (`shared.pacing.relay_post_delay`): posts are spread evenly over what is left of the channel's
+bucket, so the bucket is never spent before its window ends. A batch carrying something a user is
+waiting on (URGENT: a request's first text, a final answer, a prompt, a cancel) does not wait for its
+share: it leaves at once, up to `EARLY_POSTS_PER_WINDOW` times per window; later text of a stream,
+heartbeats and queue notices keep the even spacing. An acceptance ("you are 3rd in the
+queue") is held `ACCEPTANCE_HOLD_S` so that it shares a post with whatever follows, and is dropped when
+its request's first text or answer is queued before it left (the text says more).
+
 `OutboxQueue` is the pure coalescing part (tested without time); `Outbox` adds the paced sender task.
 """
 
@@ -21,7 +29,7 @@ from dataclasses import dataclass
 
 from shared import protocol
 from shared.log import get_logger
-from shared.pacing import Budget, spacing_delay
+from shared.pacing import Budget, relay_post_delay
 
 log = get_logger(__name__)
 
@@ -29,12 +37,33 @@ log = get_logger(__name__)
 # larger attachments, but small posts keep every conversation moving.
 DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 RETRY_AFTER_FAILURE_S = 1.0
+# Urgent posts per rate-limit window that may skip the even spacing. Two: one request's first text and
+# its final answer both leave at once; a window where everything is urgent (a busy relay) still spreads
+# its other three posts instead of spending the bucket in a burst.
+EARLY_POSTS_PER_WINDOW = 2
+ACCEPTANCE_HOLD_S = 0.25
 
 
 @dataclass(slots=True)
 class _Entry:
     session_id: uuid.UUID
     payload: protocol.Payload
+    held_until: float = 0.0  # an acceptance waits for company until then
+
+    @property
+    def urgent(self) -> bool:
+        return is_urgent(self.payload)
+
+
+def is_urgent(payload: protocol.Payload) -> bool:
+    """Whether a user is waiting on this message (see the module's pacing note)."""
+    match payload:
+        case protocol.Delta(offset=offset):
+            return offset == 0  # the first text of a request: the user sees nothing before it
+        case protocol.Done() | protocol.Failed() | protocol.Prompt() | protocol.Cancel():
+            return True
+        case _:
+            return False
 
 
 def _request_id(payload: protocol.Payload) -> str | None:
@@ -54,13 +83,32 @@ class OutboxQueue:
         self._entries: list[_Entry | None] = []
         self._delta_at: dict[str, int] = {}  # request id -> index of its unsent delta
         self._heartbeat_at: int | None = None
+        self._accepted_at: dict[str, int] = {}  # request id -> index of its unsent acceptance
         self.superseded = 0  # messages merged away before they were sent (for the benchmark)
 
     def __len__(self) -> int:
         return sum(entry is not None for entry in self._entries)
 
-    def put(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
+    @property
+    def urgent(self) -> bool:
+        """Something pending that a user is waiting on (see the module's pacing note)."""
+        return any(entry is not None and entry.urgent for entry in self._entries)
+
+    def ready_at(self) -> float:
+        """When the pending messages want to leave: at once (0.0), or when a held acceptance's hold ends."""
+        return min((entry.held_until for entry in self._entries if entry is not None), default=0.0)
+
+    def put(self, session_id: uuid.UUID, payload: protocol.Payload, *, now: float = 0.0) -> None:
         request_id = _request_id(payload)
+        if isinstance(payload, protocol.Delta | protocol.Done | protocol.Failed) and request_id is not None:
+            accepted = self._accepted_at.pop(request_id, None)
+            if accepted is not None:  # the text or the answer says more than "accepted"
+                self._entries[accepted] = None
+                self.superseded += 1
+        if isinstance(payload, protocol.Accepted):
+            self._accepted_at[payload.request_id] = len(self._entries)
+            self._entries.append(_Entry(session_id, payload, held_until=now + ACCEPTANCE_HOLD_S))
+            return
         if isinstance(payload, protocol.Delta):
             assert request_id is not None
             index = self._delta_at.get(request_id)
@@ -103,12 +151,15 @@ class OutboxQueue:
 
     def _reindex(self) -> None:
         self._delta_at.clear()
+        self._accepted_at.clear()
         self._heartbeat_at = None
         for index, entry in enumerate(self._entries):
             if entry is None:
                 continue
             if isinstance(entry.payload, protocol.Delta):
                 self._delta_at[entry.payload.request_id] = index
+            elif isinstance(entry.payload, protocol.Accepted):
+                self._accepted_at[entry.payload.request_id] = index
             elif isinstance(entry.payload, protocol.Heartbeat):
                 self._heartbeat_at = index
 
@@ -149,6 +200,10 @@ class ChannelSender:
     bucket per channel. Rather than splitting the bucket between hosts, each post carries one sealed
     part per host with something pending (attachments `envelope-<host id>.bin`), so every host's
     prompts leave at the full rate. A failed post puts every part's messages back and retries.
+
+    Early posts are counted per rate-limit window: an urgent post that leaves before the even spacing
+    would have let it is one of the window's `early_posts`; the count restarts when the bucket Discord
+    reported after the previous post has refilled.
     """
 
     def __init__(
@@ -157,10 +212,15 @@ class ChannelSender:
         budget: Callable[[], Budget | None],
         *,
         name: str,
+        early_posts: int = EARLY_POSTS_PER_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._post = post
+        self.clock = clock
+        self._early_posts = early_posts
+        self._early_used = 0
+        self._window_ends = 0.0
         self._budget = budget
         self._name = name
         self._clock = clock
@@ -168,9 +228,11 @@ class ChannelSender:
         self._outboxes: list[Outbox] = []
         self._next = 0  # round-robin start, when more than MAX_PARTS_PER_POST outboxes wait
         self._wakeup = asyncio.Event()
+        self._urgent = asyncio.Event()  # cuts a pacing wait short
         self._task: asyncio.Task[None] | None = None
         self._last_post: float | None = None
         self.posts = 0
+        self.early_posts = 0  # urgent posts that skipped the spacing (for the benchmark)
         self.failures = 0
 
     def register(self, outbox: Outbox) -> None:
@@ -180,8 +242,10 @@ class ChannelSender:
         if outbox in self._outboxes:
             self._outboxes.remove(outbox)
 
-    def wake(self) -> None:
+    def wake(self, *, urgent: bool = False) -> None:
         self._wakeup.set()
+        if urgent:
+            self._urgent.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"relay-sender:{self._name}")
 
@@ -204,13 +268,46 @@ class ChannelSender:
             await self._wakeup.wait()
             self._wakeup.clear()
             while waiting := self._waiting():
-                delay = spacing_delay(self._budget(), self._last_post, self._clock())
+                self._urgent.clear()
+                urgent = any(outbox.queue.urgent for outbox in waiting)
+                delay, early = self._delay(urgent, min(outbox.queue.ready_at() for outbox in waiting))
                 if delay > 0:
-                    await self._sleep(delay)  # messages keep accumulating meanwhile
+                    await self._pause(delay)  # messages keep accumulating meanwhile
                     continue
+                if early:
+                    self._early_used += 1
+                    self.early_posts += 1
                 await self._send(waiting)
+                budget = self._budget()
+                if budget is not None and budget.reset_in_s > 0:
+                    self._window_ends = self._clock() + budget.reset_in_s
             for outbox in self._outboxes:
                 outbox.settle()
+
+    def _delay(self, urgent: bool, ready_at: float) -> tuple[float, bool]:
+        """(seconds to wait, whether posting now is one of the window's early posts)."""
+        now = self._clock()
+        if now >= self._window_ends:
+            self._early_used = 0
+        budget = self._budget()
+        early_left = max(0, self._early_posts - self._early_used)
+        delay = relay_post_delay(budget, self._last_post, now, urgent=urgent, early_left=early_left)
+        delay = max(delay, ready_at - now)
+        if delay > 0 or not urgent:
+            return delay, False
+        paced = relay_post_delay(budget, self._last_post, now, urgent=False, early_left=early_left)
+        return 0.0, paced > 0
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless something urgent arrives first."""
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        interrupted = asyncio.ensure_future(self._urgent.wait())
+        try:
+            await asyncio.wait({sleeping, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            interrupted.cancel()
+            await asyncio.gather(sleeping, interrupted, return_exceptions=True)
 
     async def _send(self, outboxes: list[Outbox]) -> None:
         taken = [(outbox, outbox.queue.take(outbox.max_batch_bytes)) for outbox in outboxes]
@@ -268,6 +365,7 @@ class Outbox:
         self.max_batch_bytes = max_batch_bytes
         self._name = name
         self._sender = sender
+        self._clock = sender.clock
         self._idle = asyncio.Event()
         self._idle.set()
         self.posts = 0
@@ -278,9 +376,9 @@ class Outbox:
         return self._sender
 
     def put(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
-        self.queue.put(session_id, payload)
+        self.queue.put(session_id, payload, now=self._clock())
         self._idle.clear()
-        self._sender.wake()
+        self._sender.wake(urgent=is_urgent(payload))
 
     def settle(self) -> None:
         if not len(self.queue):

@@ -22,6 +22,10 @@ pytestmark = pytest.mark.e2e
 
 WORDS = 30
 REPLY = " ".join(f"w{index}" for index in range(WORDS))
+# A host is out after three silent heartbeat intervals. At 5 posts / 5 s, once the window's early posts
+# (a first text, an answer) went out at its start, the relay spreads the rest ~2.4 s apart; three
+# intervals must exceed that or a busy live host looks dead.
+HEARTBEAT_S = 1.0  # for hosts that answer during the test
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def served(engines: list[FakeEngine]) -> list[int]:
 async def test_requests_spread_over_hosts_by_load(devcord: Devcord, driver: Driver, tmp_path: Path) -> None:
     engines = [engine(0.05), engine(0.05), engine(0.05)]
     async with stack_on(
-        devcord, engines[0], tmp_path, heartbeat_interval_s=0.5, extra_host_engines=engines[1:]
+        devcord, engines[0], tmp_path, heartbeat_interval_s=HEARTBEAT_S, extra_host_engines=engines[1:]
     ) as stack:
         await eventually(lambda: _all_online(stack), timeout=10)
         users = ["alice", "bob", "user-001", "user-002", "user-003", "admin"]
@@ -73,7 +77,7 @@ async def test_a_host_killed_mid_reply_loses_its_request_to_another_that_answers
 ) -> None:
     engines = [engine(0.1), engine(0.1)]
     async with stack_on(
-        devcord, engines[0], tmp_path, heartbeat_interval_s=0.5, extra_host_engines=engines[1:]
+        devcord, engines[0], tmp_path, heartbeat_interval_s=HEARTBEAT_S, extra_host_engines=engines[1:]
     ) as stack:
         await eventually(lambda: _all_online(stack), timeout=10)
         channel = await start_chat(driver, "alice")
