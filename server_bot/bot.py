@@ -8,13 +8,16 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from server_bot.channels import ensure_relay_channel
+from server_bot import channels
+from server_bot.command_tree import AuditedCommandTree
+from server_bot.core import Core
 from server_bot.db.repository import Repository
 from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
 from server_bot.objects import ObjectStore
 from server_bot.ratelimit import RateLimiter
 from server_bot.relay import RelayHub
+from server_bot.reply_writer import LatestReplies
 from shared import envelope
 from shared.audit import AuditLog
 from shared.config import ChatSettings, DiscordSettings, RelaySettings, ServerBotSettings, StorageSettings
@@ -24,7 +27,6 @@ from shared.relay_link import RelayLink
 log = get_logger(__name__)
 
 EXTENSIONS = (
-    "server_bot.exts.errors",
     "server_bot.exts.relay",
     "server_bot.exts.chat",
     "server_bot.exts.safety",
@@ -34,8 +36,10 @@ EXTENSIONS = (
 
 @dataclass(frozen=True)
 class ServerContext:
-    """Everything the extensions share, opened once in `main()` and handed in."""
+    """Everything the extensions share, opened once in `main()` and handed in. Cogs call `core`; the rest
+    is for Discord-only work (channels, the relay listener, admin status)."""
 
+    core: Core
     discord: DiscordSettings
     relay: RelaySettings
     server: ServerBotSettings
@@ -64,8 +68,13 @@ class ServerBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=ctx.discord.guild_ready_timeout_s,
+            tree_cls=AuditedCommandTree,
         )
         self.ctx = ctx
+        if isinstance(self.tree, AuditedCommandTree):
+            self.tree.audit = ctx.audit
+        # Which reply in each session channel still carries a Regenerate button.
+        self.latest_replies = LatestReplies()
         self._ready_once = False
         # Set by `exit_with`; `main` exits the process with it once the bot has closed.
         self.exit_code: int | None = None
@@ -82,14 +91,17 @@ class ServerBot(commands.Bot):
         if guild is None:
             log.error("the server-bot is not in guild %s (DISCORD_GUILD_ID)", self.ctx.discord.guild_id)
             return
+        await channels.ensure_admin_role(self.ctx, guild)
         await self._attach_relay(guild)
         await self._sync_commands_if_changed(guild)
+        # Prompts the previous run accepted but never answered: their users are told, once.
+        interrupted = await self.ctx.core.start()
+        if interrupted:
+            log.info("told %d users that a restart interrupted their prompt", len(interrupted))
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
-        channel = await ensure_relay_channel(
-            guild, self.ctx.discord.relay_channel, self.ctx.discord.client_bot_user_id
-        )
+        channel = await channels.ensure_relay_channel(self.ctx, guild)
         keyring = envelope.KeyRing.from_hex(
             self.ctx.relay.payload_encryption_key.get_secret_value(), self.ctx.relay.previous_keys()
         )
@@ -129,7 +141,13 @@ class ServerBot(commands.Bot):
         await self.close()
 
     async def close(self) -> None:
+        try:
+            await self.ctx.core.aclose()
+        except TimeoutError:
+            log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()
+        if isinstance(self.tree, AuditedCommandTree):
+            await self.tree.drain()
         await super().close()
 
 

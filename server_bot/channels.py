@@ -1,17 +1,33 @@
-"""The Discord channels the server-bot manages: the bots-only relay channel and per-user session channels.
+"""The Discord channels the server-bot manages: the bots-only relay channel, the sessions category, the
+per-user session channels and the admin channel.
 
 Visibility is the security boundary, so it is set with explicit overwrites on each channel (Discord does
 not inherit a category's overwrites into an existing channel): @everyone denied, then only the people and
-bots that need the channel allowed.
+bots that need the channel allowed. The server-bot allows ITSELF explicitly on everything it creates, so a
+restarted bot still sees them.
+
+Channels and roles are recognised by id, never by name (a look-alike or an obfuscated name must not
+match): the ids the bot created are remembered in its database (`bot_settings`); a name is used only to
+name what the bot creates.
 """
 
 from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
 
 import discord
 
 from shared.log import get_logger
 
+if TYPE_CHECKING:
+    from server_bot.bot import ServerContext
+
 log = get_logger(__name__)
+
+SESSIONS_CATEGORY_ID = "sessions_category_id"
+RELAY_CHANNEL_ID = "relay_channel_id"
+ADMIN_CHANNEL_ID = "admin_channel_id"
 
 _PARTICIPANT = discord.PermissionOverwrite(
     view_channel=True, send_messages=True, read_message_history=True, attach_files=True
@@ -19,37 +35,134 @@ _PARTICIPANT = discord.PermissionOverwrite(
 _HIDDEN = discord.PermissionOverwrite(view_channel=False)
 
 
-def _bot_overwrite() -> discord.PermissionOverwrite:
+def _bot_overwrite(*, manage: bool = False) -> discord.PermissionOverwrite:
     return discord.PermissionOverwrite(
-        view_channel=True, send_messages=True, read_message_history=True, attach_files=True, embed_links=True
+        view_channel=True,
+        send_messages=True,
+        read_message_history=True,
+        attach_files=True,
+        embed_links=True,
+        manage_channels=True if manage else None,
     )
 
 
-async def ensure_relay_channel(guild: discord.Guild, name: str, client_bot_id: int) -> discord.TextChannel:
-    """The relay channel, created if missing, visible to the two bots only."""
+async def _remembered(
+    ctx: ServerContext, guild: discord.Guild, key: str, name: str, kind: type[discord.abc.GuildChannel]
+) -> discord.abc.GuildChannel | None:
+    """The channel whose id is remembered under `key`. Before any id is remembered (the first start after
+    an upgrade), the one existing channel of that kind and name is adopted and its id remembered."""
+    value = await ctx.repo.get_setting(key)
+    if value is not None:
+        return guild.get_channel(int(value)) if value.isdigit() else None
+    named = [c for c in guild.channels if isinstance(c, kind) and c.name == name]
+    if len(named) != 1:
+        return None
+    await ctx.repo.set_setting(key, str(named[0].id))
+    return named[0]
+
+
+async def ensure_relay_channel(ctx: ServerContext, guild: discord.Guild) -> discord.TextChannel:
+    """The relay channel (remembered by id), created if missing, visible to the two bots only."""
     me = guild.me
+    client_bot_id = ctx.discord.client_bot_user_id
     client_bot = guild.get_member(client_bot_id) or await guild.fetch_member(client_bot_id)
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
         me: _bot_overwrite(),
         client_bot: _bot_overwrite(),
     }
-    existing = discord.utils.get(guild.text_channels, name=name)
-    if existing is not None:
+    existing = await _remembered(ctx, guild, RELAY_CHANNEL_ID, ctx.discord.relay_channel, discord.TextChannel)
+    if isinstance(existing, discord.TextChannel):
         if existing.overwrites != overwrites:
             await existing.edit(overwrites=overwrites, reason="MeatLizard relay: bots only")
         return existing
+    name = ctx.discord.relay_channel
     log.info("creating relay channel #%s", name)
-    return await guild.create_text_channel(name, overwrites=overwrites, reason="MeatLizard relay: bots only")
-
-
-async def ensure_category(guild: discord.Guild, name: str) -> discord.CategoryChannel:
-    existing = discord.utils.get(guild.categories, name=name)
-    if existing is not None:
-        return existing
-    return await guild.create_category(
-        name, overwrites={guild.default_role: _HIDDEN}, reason="MeatLizard sessions"
+    channel = await guild.create_text_channel(
+        name, overwrites=overwrites, reason="MeatLizard relay: bots only"
     )
+    await ctx.repo.set_setting(RELAY_CHANNEL_ID, str(channel.id))
+    return channel
+
+
+async def sessions_category(ctx: ServerContext, guild: discord.Guild) -> discord.CategoryChannel:
+    """The sessions category (remembered by id), created if missing; hidden from @everyone, the bot
+    explicitly allowed (else a restarted bot loses sight of the session channels under it)."""
+    existing = await _remembered(
+        ctx, guild, SESSIONS_CATEGORY_ID, ctx.discord.sessions_category, discord.CategoryChannel
+    )
+    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+        guild.default_role: _HIDDEN,
+        guild.me: _bot_overwrite(manage=True),
+    }
+    if isinstance(existing, discord.CategoryChannel):
+        if existing.overwrites.get(guild.me) != overwrites[guild.me]:
+            await existing.edit(
+                overwrites={**existing.overwrites, **overwrites}, reason="MeatLizard sessions"
+            )
+        return existing
+    category = await guild.create_category(
+        ctx.discord.sessions_category, overwrites=overwrites, reason="MeatLizard sessions"
+    )
+    await ctx.repo.set_setting(SESSIONS_CATEGORY_ID, str(category.id))
+    return category
+
+
+async def admin_role(ctx: ServerContext, guild: discord.Guild) -> discord.Role | None:
+    """The admin role, by the id the core knows (configured, or recorded at first start)."""
+    role_id = await ctx.core.access.admin_role_id()
+    return None if role_id is None else guild.get_role(role_id)
+
+
+async def ensure_admin_role(ctx: ServerContext, guild: discord.Guild) -> None:
+    """At start-up, when no admin role id is configured nor recorded yet: adopt the one role carrying the
+    admin role's name (first start, set up by the guild owner) or create it, and record its id. From then
+    on only that id counts; a role created later with the same name grants nothing."""
+    if await ctx.core.access.admin_role_id() is not None:
+        return
+    named = [role for role in guild.roles if role.name == ctx.discord.admin_role]
+    if len(named) > 1:
+        log.error(
+            "%d roles are named %r: set DISCORD_ADMIN_ROLE_ID to the right one; nobody is admin meanwhile",
+            len(named),
+            ctx.discord.admin_role,
+        )
+        return
+    role = named[0] if named else await guild.create_role(name=ctx.discord.admin_role, reason="MeatLizard")
+    await ctx.core.access.record_admin_role(role.id)
+    log.info("admin role recorded by id %s (set DISCORD_ADMIN_ROLE_ID to pin it)", role.id)
+
+
+async def delete_session_channel(guild: discord.Guild, channel_id: int, reason: str) -> None:
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        return
+    with contextlib.suppress(discord.NotFound):
+        await channel.delete(reason=reason)
+
+
+async def ensure_admin_channel(ctx: ServerContext, guild: discord.Guild) -> discord.TextChannel:
+    """The admin channel (remembered by id), created if missing: only the admin role and this bot see it."""
+    existing = await _remembered(ctx, guild, ADMIN_CHANNEL_ID, ctx.discord.admin_channel, discord.TextChannel)
+    if isinstance(existing, discord.TextChannel):
+        return existing
+    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+        guild.default_role: _HIDDEN,
+        guild.me: _bot_overwrite(manage=True),
+    }
+    role = await admin_role(ctx, guild)
+    if role is None:
+        log.warning("no admin role known: the admin channel is visible to the bot only")
+    else:
+        overwrites[role] = discord.PermissionOverwrite(
+            view_channel=True, send_messages=True, read_message_history=True
+        )
+    log.info("creating admin channel #%s", ctx.discord.admin_channel)
+    channel = await guild.create_text_channel(
+        ctx.discord.admin_channel, overwrites=overwrites, reason="MeatLizard admin alerts"
+    )
+    await ctx.repo.set_setting(ADMIN_CHANNEL_ID, str(channel.id))
+    return channel
 
 
 def session_overwrites(
@@ -58,7 +171,7 @@ def session_overwrites(
     """Who may see a session channel: its owner, the AI Admin role and both bots; nobody else."""
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
-        guild.me: _bot_overwrite(),
+        guild.me: _bot_overwrite(manage=True),
         discord.Object(id=client_bot_id, type=discord.Member): _bot_overwrite(),
         discord.Object(id=owner.id, type=discord.Member): _PARTICIPANT,
     }

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from server_bot.bot import ServerBot, ServerContext
+from server_bot.core import Core
 from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
@@ -27,7 +28,6 @@ from shared.config import (
     ServerBotSettings,
     StorageSettings,
     load_all,
-    split_keys,
 )
 from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
@@ -42,6 +42,18 @@ class ServerSettings:
     server: ServerBotSettings
     chat: ChatSettings
     storage: StorageSettings
+
+    def __post_init__(self) -> None:
+        self.check_across_areas()
+
+    def check_across_areas(self) -> None:
+        """Rules no single area can check; raises `ConfigError` naming the variables, never their values."""
+        storage_key = self.storage.storage_encryption_key.get_secret_value().strip().lower()
+        if storage_key == self.relay.payload_encryption_key.get_secret_value().strip().lower():
+            # One key for both jobs would make a relay-key leak also a leak of every stored conversation.
+            raise ConfigError(
+                "invalid configuration:\n  STORAGE_ENCRYPTION_KEY must differ from PAYLOAD_ENCRYPTION_KEY"
+            )
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -78,8 +90,8 @@ async def server_context(
     async with AsyncExitStack() as stack:
         engine = create_engine(storage.database_url)
         stack.push_async_callback(engine.dispose)
-        sealer = StorageSealer.from_hex(
-            storage.storage_encryption_key.get_secret_value(), split_keys(storage.storage_previous_keys)
+        sealer = StorageSealer.from_settings(
+            storage, relay_key_hex=settings.relay.payload_encryption_key.get_secret_value()
         )
         repo = Repository(create_sessionmaker(engine), sealer)
         limiter = RateLimiter.from_url(storage.redis_url, rate_rules)
@@ -96,7 +108,21 @@ async def server_context(
         if isinstance(objects, S3ObjectStore):
             # Creates the private bucket on first start; an unreachable S3 stops start-up here, clearly.
             await objects.ensure_bucket()
+        moderator = None if settings.server.moderation_config is None else load_moderator(settings)
+        core = Core(
+            repo=repo,
+            objects=objects,
+            limiter=limiter,
+            relay=hub,
+            audit=audit,
+            chat=settings.chat,
+            moderator=moderator,
+            fallback_default=settings.server.fallback_enabled,
+            admin_role_id=settings.discord.admin_role_id,
+            transcript_link_ttl_s=storage.transcript_link_ttl_s,
+        )
         yield ServerContext(
+            core=core,
             discord=settings.discord,
             relay=relay,
             server=settings.server,
@@ -105,7 +131,7 @@ async def server_context(
             repo=repo,
             objects=objects,
             limiter=limiter,
-            moderator=None if settings.server.moderation_config is None else load_moderator(settings),
+            moderator=moderator,
             audit=audit,
             hub=hub,
         )

@@ -16,22 +16,47 @@ from discord.http import Route
 
 from server_bot.render import split_reply
 from shared.log import get_logger
-from shared.mentions import neutralise_mentions
+from shared.mentions import NO_PINGS, neutralise_mentions
 from shared.pacing import Budget, LatestValueSender, route_budget
 
 log = get_logger(__name__)
-
-NO_PINGS = discord.AllowedMentions.none()
 # Discord's typing indicator lasts about 10 s; renew a little before it fades.
 _TYPING_RENEW_S = 8.0
 
 
+class LatestReplies:
+    """Per channel, the message holding the latest reply's Regenerate button; an older reply loses its
+    button as soon as it no longer applies (a new prompt, a new reply)."""
+
+    def __init__(self) -> None:
+        self._latest: dict[int, discord.Message] = {}
+
+    def remember(self, channel_id: int, message: discord.Message) -> None:
+        self._latest[channel_id] = message
+
+    async def retire(self, channel_id: int) -> None:
+        message = self._latest.pop(channel_id, None)
+        if message is not None:
+            try:
+                await message.edit(view=None)
+            except discord.HTTPException:
+                log.debug("could not remove an old reply's buttons", exc_info=True)
+
+    def forget(self, channel_id: int) -> None:
+        self._latest.pop(channel_id, None)
+
+
 class ReplyWriter:
     def __init__(
-        self, channel: discord.TextChannel, *, stop_view: discord.ui.View, done_view: discord.ui.View
+        self,
+        channel: discord.TextChannel,
+        *,
+        stop_view: discord.ui.View | None = None,
+        done_view: discord.ui.View | None = None,
     ) -> None:
         self._channel = channel
-        self._stop_view = stop_view
+        # The Stop button is known once the core accepted the prompt; Regenerate once the reply is stored.
+        self.stop_view = stop_view
         self._done_view = done_view
         self._pages: list[discord.Message] = []
         self._shown: list[str] = []
@@ -49,8 +74,9 @@ class ReplyWriter:
             self._stop_typing()
             self._sender.update((text, False))
 
-    async def finish(self, text: str) -> None:
-        """Show the final reply (all pages, Regenerate button)."""
+    async def finish(self, text: str, *, done_view: discord.ui.View | None = None) -> None:
+        """Show the final reply (all pages; `done_view`, e.g. Regenerate, on the last one)."""
+        self._done_view = done_view
         self._stop_typing()
         await self._sender.finish((text, True))
 
@@ -66,12 +92,16 @@ class ReplyWriter:
     def first_message(self) -> discord.Message | None:
         return self._pages[0] if self._pages else None
 
+    @property
+    def last_message(self) -> discord.Message | None:
+        return self._pages[-1] if self._pages else None
+
     async def _render(self, value: tuple[str, bool]) -> None:
         text, final = value
         pages = split_reply(neutralise_mentions(text) or "*(no reply)*")
         last = len(pages) - 1
         for index, page in enumerate(pages):
-            view = (self._done_view if final else self._stop_view) if index == last else None
+            view = (self._done_view if final else self.stop_view) if index == last else None
             if index >= len(self._pages):
                 await self._retire_buttons_of_last_page()
                 message = await self._channel.send(

@@ -83,6 +83,9 @@ class DiscordSettings(_Settings):
     server_bot_user_id: int
     client_bot_user_id: int
     admin_role: str = "AI Admin"
+    # The admin capability is this role's id, never its name. Unset: the id the server-bot recorded when it
+    # first set up the admin role (kept in its database).
+    admin_role_id: int | None = None
     relay_channel: str = "ai-relay"
     sessions_category: str = "AI Chat Sessions"
     # Moderation alerts are posted here; only the admin role and the server-bot can see it.
@@ -159,6 +162,9 @@ class ChatSettings(_Settings):
     max_temperature: float = Field(default=1.5, ge=0, le=2)
     default_max_tokens: int = Field(default=256, ge=1)
     max_max_tokens: int = Field(default=1024, ge=1)
+    # Checked by the core whatever the front allows; a system prompt this long still leaves room to talk.
+    max_prompt_chars: int = Field(default=4000, ge=1)
+    max_system_prompt_chars: int = Field(default=1500, ge=1)
 
 
 class StorageSettings(_Settings):

@@ -19,11 +19,27 @@ and the word. A false positive only changes one glyph; a false negative would pi
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
+from typing import TYPE_CHECKING
 
-import discord
+if TYPE_CHECKING:
+    import discord
 
-# Pings nobody: no users, no roles, no @everyone/@here, not even the author of a replied-to message.
-NO_PINGS = discord.AllowedMentions.none()
+
+@cache
+def _no_pings() -> discord.AllowedMentions:
+    import discord  # noqa: PLC0415 - only the Discord fronts need it; the core must not import discord
+
+    return discord.AllowedMentions.none()
+
+
+def __getattr__(name: str) -> discord.AllowedMentions:
+    # `NO_PINGS` pings nobody: no users, no roles, no @everyone/@here, not even a replied-to author. It is
+    # built on first use so that text-only users of this module (the core, transcripts) never load discord.
+    if name == "NO_PINGS":
+        return _no_pings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FULLWIDTH_AT = "\uff20"
 _MASS_MENTIONS = ("everyone", "here")

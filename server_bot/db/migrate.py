@@ -66,6 +66,15 @@ async def downgrade_to_base(url: str) -> None:
     await _run("downgrade", url, "base")
 
 
+async def upgrade_to(url: str, revision: str) -> None:
+    """Upgrade to one given revision (tests of a single migration's data handling)."""
+    await _run("upgrade", url, revision)
+
+
+async def downgrade_to(url: str, revision: str) -> None:
+    await _run("downgrade", url, revision)
+
+
 async def _run(name: str, url: str, revision: str) -> None:
     action = command.upgrade if name == "upgrade" else command.downgrade
     log.info("database migration: %s to %s", name, revision)

@@ -72,6 +72,19 @@ class SessionStatus(enum.StrEnum):
     ENDED = "ended"
 
 
+class FrontEndName(enum.StrEnum):
+    """Where a session lives: its owner talks to it through this front end."""
+
+    DISCORD = "discord"
+    WEB = "web"
+    MCP = "mcp"
+
+
+class RequestState(enum.StrEnum):
+    PENDING = "pending"
+    FINISHED = "finished"
+
+
 class Role(enum.StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
@@ -95,6 +108,7 @@ class ChatSession(Base):
     __tablename__ = "chat_sessions"
     __table_args__ = (
         CheckConstraint("status IN ('open', 'ended')", name="status"),
+        CheckConstraint("front_end IN ('discord', 'web', 'mcp')", name="front_end"),
         # One open session per user: a partial unique index both SQLite and PostgreSQL understand.
         Index(
             "uq_chat_sessions_one_open_per_owner",
@@ -108,6 +122,8 @@ class ChatSession(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    # The front end the session lives on; the Discord guild and channel are Discord-only attributes.
+    front_end: Mapped[str] = mapped_column(String(16), default=FrontEndName.DISCORD.value)
     guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     channel_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.OPEN.value)
@@ -123,6 +139,8 @@ class Message(Base):
     __table_args__ = (
         CheckConstraint("role IN ('user', 'assistant', 'system')", name="role"),
         Index("ix_messages_session_id_id", "session_id", "id"),
+        # A reply id names its reply in a Regenerate button: never reuse a deleted message's id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
@@ -199,3 +217,29 @@ class AdminToggle(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class BotSetting(Base):
+    """A value the bot remembers about its world (e.g. the id of the admin role it created)."""
+
+    __tablename__ = "bot_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PromptRequest(Base):
+    """A prompt handed to the relay and not yet answered; a restarted bot tells the users of these."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'finished')", name="state"),
+        Index("ix_requests_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default=RequestState.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,8 +8,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from server_bot.db.models import Role, SessionStatus
+
+# The front ends a session can live on (the values of `chat_sessions.front_end`).
+FrontEnd = Literal["discord", "web", "mcp"]
+FRONT_END_VALUES: tuple[FrontEnd, ...] = ("discord", "web", "mcp")
+
+
+def as_front_end(value: str) -> FrontEnd:
+    for known in FRONT_END_VALUES:
+        if value == known:
+            return known
+    raise ValueError(f"unknown front end {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +47,11 @@ class SessionSettings:
 
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
+    """A chat session. `guild_id` / `channel_id` are set for Discord sessions only."""
+
     id: uuid.UUID
     owner_id: int
+    front_end: FrontEnd
     guild_id: int | None
     channel_id: int | None
     status: SessionStatus

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server_bot.db.bookkeeping import BookkeepingQueries
 from server_bot.db.errors import (
     ChannelInUse,
     DatabaseError,
@@ -37,6 +38,7 @@ from server_bot.db.models import (
 )
 from server_bot.db.records import (
     AuditEventInfo,
+    FrontEnd,
     MetricSampleInfo,
     SessionInfo,
     SessionSettings,
@@ -45,6 +47,7 @@ from server_bot.db.records import (
     Turn,
     UserInfo,
     ViolationInfo,
+    as_front_end,
 )
 from server_bot.db.sealing import StorageSealer, excerpt_context, message_context, system_prompt_context
 from shared.audit import AuditRecord
@@ -55,7 +58,7 @@ log = get_logger(__name__)
 _OPEN = SessionStatus.OPEN.value
 
 
-class Repository:
+class Repository(BookkeepingQueries):
     """All persistence the bot does, over an async sessionmaker and the storage sealer."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], sealer: StorageSealer) -> None:
@@ -109,7 +112,13 @@ class Repository:
     # ---- chat sessions -----------------------------------------------------------------------------
 
     async def open_session(
-        self, owner_id: int, guild_id: int | None, channel_id: int | None, defaults: SessionSettings
+        self,
+        owner_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        defaults: SessionSettings,
+        *,
+        front_end: FrontEnd = "discord",
     ) -> SessionInfo:
         """Open a session for `owner_id`; raises `SessionAlreadyOpen` if they already have one."""
         await self.get_or_create_user(owner_id)
@@ -117,6 +126,7 @@ class Repository:
         row = ChatSession(
             id=session_id,
             owner_id=owner_id,
+            front_end=front_end,
             guild_id=guild_id,
             channel_id=channel_id,
             status=_OPEN,
@@ -144,6 +154,21 @@ class Repository:
         async with self._sessionmaker() as db:
             row = await _open_row_for(db, user_id)
             return None if row is None else self._session_info(row)
+
+    async def list_sessions_for_user(self, user_id: int, limit: int = 100) -> list[SessionInfo]:
+        """The user's sessions, newest first."""
+        query = (
+            select(ChatSession)
+            .where(ChatSession.owner_id == user_id)
+            .order_by(ChatSession.created_at.desc(), ChatSession.id)
+            .limit(limit)
+        )
+        async with self._sessionmaker() as db:
+            return [self._session_info(row) for row in await db.scalars(query)]
+
+    async def count_open_sessions(self) -> int:
+        async with self._sessionmaker() as db:
+            return int(await db.scalar(select(func.count()).where(ChatSession.status == _OPEN)) or 0)
 
     async def get_session_by_channel(self, channel_id: int) -> SessionInfo | None:
         async with self._sessionmaker() as db:
@@ -272,6 +297,19 @@ class Repository:
                 query = query.where(Message.id > last_prompt)
             result = await db.execute(query)
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def get_message_session(self, message_id: int) -> uuid.UUID | None:
+        """The session a stored message belongs to, or None if there is no such message."""
+        async with self._sessionmaker() as db:
+            return await db.scalar(select(Message.session_id).where(Message.id == message_id))
+
+    async def latest_reply_id(self, session_id: uuid.UUID) -> int | None:
+        """The id of the session's latest assistant turn if it is the last turn, else None."""
+        async with self._sessionmaker() as db:
+            last = await db.scalar(
+                select(Message).where(Message.session_id == session_id).order_by(Message.id.desc()).limit(1)
+            )
+        return last.id if last is not None and last.role == Role.ASSISTANT.value else None
 
     async def reset_history(self, session_id: uuid.UUID) -> int:
         """Forget the session's turns (the session stays open); returns how many were deleted."""
@@ -484,6 +522,7 @@ class Repository:
         return SessionInfo(
             id=row.id,
             owner_id=row.owner_id,
+            front_end=as_front_end(row.front_end),
             guild_id=row.guild_id,
             channel_id=row.channel_id,
             status=SessionStatus(row.status),

@@ -1,9 +1,10 @@
 """`/ai-admin`: status, switches, session transfer, metrics, backups, restarts and a permission check.
 
-Only members holding the admin role (`DISCORD_ADMIN_ROLE`) may use it. The role is checked here, on every
-invocation, from the member data Discord sends with the interaction: the command is not hidden with
-`default_member_permissions`, because a guild can change those, and the check must not depend on it.
-Anyone else is told so (ephemerally) and the refusal is audited.
+Only members holding the admin role may use it. The core decides, by role id (`DISCORD_ADMIN_ROLE_ID`, or
+the id recorded at first start), on every invocation, from the member's role ids Discord sends with the
+interaction: the command is not hidden with `default_member_permissions`, because a guild can change
+those, and the check must not depend on it. Anyone else is told so (ephemerally) and the refusal is
+audited.
 
 Every reply is ephemeral, neutralises mass mentions and pings nobody.
 """
@@ -21,13 +22,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from server_bot import channels
+from server_bot.actors import actor_of
 from server_bot.backup import BackupError, backup_database, backup_transcripts
 from server_bot.bot import ServerBot, ServerContext
-from server_bot.db.errors import DatabaseError, SessionAlreadyOpen
-from server_bot.errors import ChatError, NotAdmin, RelayUnavailable
-from server_bot.exts.chat import FALLBACK_ENABLED, REQUESTS_PAUSED
-from server_bot.exts.safety import command_code
+from server_bot.command_tree import command_code
+from server_bot.core import Actor, NotAdmin, SessionAlreadyOpen
+from server_bot.db.errors import DatabaseError
+from server_bot.errors import ChatError, RelayUnavailable
 from server_bot.metrics_chart import CLIENT, KINDS, REQUEST, period, render_png, summarise
 from shared import protocol
 from shared.audit import AuditLevel
@@ -82,19 +83,20 @@ class Admin(commands.Cog):
         self, interaction: discord.Interaction, setting: Literal["requests", "fallback"]
     ) -> None:
         admin = await self._require_admin(interaction)
+        access = self.ctx.core.access
         if setting == "requests":
-            paused = not await self.ctx.repo.get_toggle(REQUESTS_PAUSED)
-            await self.ctx.repo.set_toggle(REQUESTS_PAUSED, paused, updated_by=admin.id)
+            paused = not await access.paused()
+            await access.set_paused(admin, paused)
             text = (
                 "New chats and prompts are **paused**; replies already being written finish."
                 if paused
                 else "New chats and prompts are **accepted** again."
             )
         else:
-            enabled = not await self.ctx.repo.get_toggle(FALLBACK_ENABLED, self.ctx.server.fallback_enabled)
-            await self.ctx.repo.set_toggle(FALLBACK_ENABLED, enabled, updated_by=admin.id)
+            enabled = not await access.fallback_enabled()
+            await access.set_fallback(admin, enabled)
             text = f"Fallback replies while the AI host is offline: **{'on' if enabled else 'off'}**."
-        log.info("admin %s toggled %s", admin.id, setting)
+        log.info("admin %s toggled %s", admin.user_id, setting)
         await _reply(interaction, text)
 
     @ai_admin.command(name="transfer", description="Give a chat session to another member")
@@ -103,29 +105,19 @@ class Admin(commands.Cog):
         self, interaction: discord.Interaction, session: discord.TextChannel, new_owner: discord.Member
     ) -> None:
         user = new_owner
-        await self._require_admin(interaction)
+        admin = await self._require_admin(interaction)
         if user.bot:
             raise ChatError("A chat session can only belong to a person.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        info = await self.ctx.repo.get_session_by_channel(session.id)
+        info = await self.ctx.core.sessions.by_channel(session.id)
         if info is None or not info.is_open:
             raise ChatError(f"{session.mention} is not an open chat session.")
         old_owner = info.owner_id
         try:
-            await self.ctx.repo.transfer_session(info.id, user.id)
+            # The channel's new permissions follow from the core's SessionTransferred notice.
+            await self.ctx.core.sessions.transfer(admin, info.id, user.id)
         except SessionAlreadyOpen:
             raise ChatError(f"{user.mention} already has an open chat session.") from None
-        admin_role = discord.utils.get(session.guild.roles, name=self.ctx.discord.admin_role)
-        overwrites = channels.session_overwrites(
-            session.guild, user, admin_role, self.ctx.discord.client_bot_user_id
-        )
-        await session.edit(
-            name=f"chat-{user.name}"[:100],
-            topic=f"Private AI chat of {user.display_name}",
-            overwrites=overwrites,
-            reason="AI admin transferred the session",
-        )
-        await session.send(f"This chat now belongs to {user.mention}.", allowed_mentions=NO_PINGS)
         log.info("session %s transferred from %s to %s", info.id, old_owner, user.id)
         await _reply(
             interaction, f"{session.mention} now belongs to {user.mention}; <@{old_owner}> lost access."
@@ -189,7 +181,7 @@ class Admin(commands.Cog):
             if link is None:
                 raise RelayUnavailable()
             await link.send(protocol.CONTROL_SESSION, protocol.Reboot())
-            log.info("admin %s asked the client-bot to restart", admin.id)
+            log.info("admin %s asked the client-bot to restart", admin.user_id)
             await _reply(
                 interaction,
                 "The client-bot restarts once its current replies are done. "
@@ -198,7 +190,7 @@ class Admin(commands.Cog):
             return
         in_flight = self.ctx.hub.in_flight
         await self._drain()
-        log.info("admin %s restarts the server-bot (exit code %d)", admin.id, RESTART_EXIT_CODE)
+        log.info("admin %s restarts the server-bot (exit code %d)", admin.user_id, RESTART_EXIT_CODE)
         await _reply(
             interaction,
             f"Server-bot restarting now ({in_flight} replies were finished first); back in a moment.",
@@ -217,12 +209,13 @@ class Admin(commands.Cog):
 
     # ---- helpers --------------------------------------------------------------------------------
 
-    async def _require_admin(self, interaction: discord.Interaction) -> discord.Member:
-        """The invoking member if they hold the admin role; otherwise audit the refusal and refuse."""
+    async def _require_admin(self, interaction: discord.Interaction) -> Actor:
+        """The invoking member if the core counts them as admin; otherwise audit the refusal and refuse."""
         member = interaction.user
         role = self.ctx.discord.admin_role
-        if isinstance(member, discord.Member) and any(r.name == role for r in member.roles):
-            return member
+        actor = actor_of(member)
+        if await self.ctx.core.access.is_admin(actor):
+            return actor
         await self.ctx.audit.record(
             "admin_refused",
             success=False,
@@ -232,7 +225,7 @@ class Admin(commands.Cog):
             detail="not_admin",
             level=AuditLevel.WARNING,
         )
-        log.info("refused /%s to user %s: no %s role", command_code(interaction), member.id, role)
+        log.info("refused /%s to user %s: not an admin", command_code(interaction), member.id)
         raise NotAdmin(role)
 
     async def _status_text(self, guild: discord.Guild | None) -> str:
@@ -244,14 +237,14 @@ class Admin(commands.Cog):
             )
         else:
             client_line = "**offline**"
-        paused = await self.ctx.repo.get_toggle(REQUESTS_PAUSED)
-        fallback = await self.ctx.repo.get_toggle(FALLBACK_ENABLED, self.ctx.server.fallback_enabled)
+        paused = await self.ctx.core.access.paused()
+        fallback = await self.ctx.core.access.fallback_enabled()
         return "\n".join(
             [
                 "**AI chat status**",
                 f"Client-bot: {client_line}",
                 f"Server-bot: up {_duration(time.monotonic() - self.started)}",
-                f"Active sessions: {_open_session_channels(guild, self.ctx.discord.sessions_category)}, "
+                f"Active sessions: {await self.ctx.repo.count_open_sessions()}, "
                 f"replies in progress: {hub.in_flight}",
                 f"Tokens/s (last 5 min): {await self._recent_tokens_per_s()}",
                 f"Requests: {'**paused**' if paused else 'accepted'}, "
@@ -302,11 +295,6 @@ def permissions_report(have: discord.Permissions) -> str:
     if have.administrator:
         lines.append("The bot has `administrator`, which grants everything: give it only the needed set.")
     return "\n".join(lines)
-
-
-def _open_session_channels(guild: discord.Guild | None, category_name: str) -> int:
-    category = discord.utils.get(guild.categories, name=category_name) if guild else None
-    return 0 if category is None else len(category.text_channels)
 
 
 def _duration(seconds: float) -> str:

@@ -15,6 +15,7 @@ from client_bot.engine import FakeEngine
 from devcord import Devcord
 from devcord.testing import Driver
 from meatlizard.stack import CLIENT_BOT_TOKEN, SERVER_BOT_TOKEN, Stack
+from server_bot.core import Actor, Banned
 from server_bot.exts.chat import PROMPT_BLOCKED, REPLY_WITHHELD
 from server_bot.fallback import FALLBACK_LABEL
 from tests.e2e.harness import bot_reply, command_reply, eventually, stack_on, start_chat
@@ -77,10 +78,9 @@ async def test_banned_user_loses_their_session_and_is_refused(stack: Stack, driv
     user = await repo.get_user(alice)
     assert user is not None and user.banned
     # Discord keeps a banned user out of the guild; should one reach the bot anyway, it refuses them.
-    chat: Any = stack.server.get_cog("Chat")
     for scope in ("command", "prompt"):
-        with pytest.raises(Exception, match="banned"):
-            await chat._check_allowed(alice, scope)
+        with pytest.raises(Banned, match="banned"):
+            await stack.server.ctx.core.access.check(Actor(alice, "discord"), scope)
 
 
 # ---- moderation ----------------------------------------------------------------------------------
@@ -152,8 +152,11 @@ async def test_blocked_reply_is_withheld_and_never_shown(
     async with stack_on(devcord, engine, tmp_path, server={"moderation_config": rules_file}) as stack:
         channel = await start_chat(driver, "alice")
         prompt = await driver.post(channel, "alice", "what fruit")
-        reply = await bot_reply(driver, channel, after=int(prompt["id"]))
-        assert reply["content"] == REPLY_WITHHELD
+        # No Regenerate on it: nothing was stored that a button could name.
+        reply = await bot_reply(
+            driver, channel, after=int(prompt["id"]), done=lambda m: m["content"] == REPLY_WITHHELD
+        )
+        assert not reply.get("components")
         shown = [
             version.get("content", "")
             for message in await driver.messages(channel, include_deleted=True)

@@ -76,5 +76,6 @@ async def test_sqlite_files_contain_no_conversation_text(
         f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", lambda: seen.append(_database_bytes(tmp_path))
     )
     seen.append(_database_bytes(tmp_path))
-    assert all(b"CREATE TABLE messages" in raw for raw in seen)  # really the database's bytes
+    # Really the database's bytes (a batch migration rebuilt the table, so its name may be quoted).
+    assert all(b"CREATE TABLE messages" in raw or b'CREATE TABLE "messages"' in raw for raw in seen)
     assert [_leaks(raw) for raw in seen] == [[], []]

@@ -9,7 +9,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from server_bot.db.engine import create_engine
-from server_bot.db.migrate import current_revision, downgrade_to_base, head_revision, upgrade_to_head
+from server_bot.db.migrate import (
+    current_revision,
+    downgrade_to,
+    downgrade_to_base,
+    head_revision,
+    upgrade_to,
+    upgrade_to_head,
+)
 from server_bot.db.models import Base
 
 TABLES = {
@@ -21,6 +28,8 @@ TABLES = {
     "moderation_violations",
     "metric_samples",
     "admin_toggles",
+    "requests",
+    "bot_settings",
 }
 
 
@@ -81,3 +90,48 @@ async def test_upgrading_an_up_to_date_database_changes_nothing(database_url: st
         return int(connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one())
 
     assert await _run(database_url, version_rows) == 1
+
+
+async def test_sessions_front_end_migration_keeps_existing_sessions_and_their_channel(
+    database_url: str,
+) -> None:
+    await upgrade_to(database_url, "0001")
+
+    def seed(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO users (id, created_at, banned) VALUES (7, '2025-01-01', false)"))
+        connection.execute(
+            text(
+                "INSERT INTO chat_sessions (id, owner_id, guild_id, channel_id, status, temperature, "
+                "max_tokens, created_at) VALUES ('0123456789abcdef0123456789abcdef', 7, 1, 42, 'open', 0.7, "
+                "256, '2025-01-01')"
+            )
+        )
+        connection.commit()
+
+    await _run(database_url, seed)
+    await upgrade_to_head(database_url)
+
+    def read(connection: Connection) -> list[Any]:
+        rows = connection.execute(text("SELECT owner_id, front_end, guild_id, channel_id FROM chat_sessions"))
+        return [tuple(row) for row in rows]
+
+    assert await _run(database_url, read) == [(7, "discord", 1, 42)]
+
+    await downgrade_to(database_url, "0001")
+
+    def read_old(connection: Connection) -> list[Any]:
+        return [tuple(r) for r in connection.execute(text("SELECT owner_id, channel_id FROM chat_sessions"))]
+
+    assert await _run(database_url, read_old) == [(7, 42)]
+    await upgrade_to_head(database_url)
+    assert await _run(database_url, read) == [(7, "discord", 1, 42)]
+
+
+async def test_sqlite_never_reuses_a_deleted_message_id(tmp_path: Any) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ids.db'}"
+    await upgrade_to_head(url)
+
+    def table_sql(connection: Connection) -> str:
+        return str(connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'messages'")).scalar())
+
+    assert "AUTOINCREMENT" in (await _run(url, table_sql)).upper()

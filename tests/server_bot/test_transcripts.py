@@ -37,6 +37,7 @@ WHEN = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 SESSION = SessionInfo(
     id=uuid.UUID("4f1c0b9e-2f6a-4c1e-9a7d-0b7c5d1e2f3a"),
     owner_id=922337203685477580,
+    front_end="discord",
     guild_id=1,
     channel_id=2,
     status=SessionStatus.ENDED,

@@ -1,0 +1,85 @@
+"""What the core tells the Discord front outside a reply: closed and transferred sessions, prompts a
+restart interrupted, moderation alerts for admins."""
+
+from __future__ import annotations
+
+import discord
+from discord.ext import commands
+
+from server_bot import channels
+from server_bot.bot import ServerBot, ServerContext
+from server_bot.core import (
+    CoreNotice,
+    ModerationAlert,
+    RequestInterrupted,
+    SessionClosed,
+    SessionTransferred,
+)
+from shared.log import get_logger
+from shared.mentions import NO_PINGS, neutralise_mentions
+
+log = get_logger(__name__)
+
+
+class SessionNotices(commands.Cog):
+    def __init__(self, bot: ServerBot) -> None:
+        self.bot = bot
+        self.ctx: ServerContext = bot.ctx
+
+    async def cog_load(self) -> None:
+        self.ctx.core.subscribe(self.on_notice)
+
+    async def cog_unload(self) -> None:
+        self.ctx.core.notices.unsubscribe(self.on_notice)
+
+    async def on_notice(self, notice: CoreNotice) -> None:
+        guild = self.bot.get_guild(self.ctx.discord.guild_id)
+        if guild is None:
+            return
+        if isinstance(notice, ModerationAlert):
+            await self._alert_admins(guild, notice)
+            return
+        if notice.front_end != "discord" or notice.channel_id is None:
+            return
+        if isinstance(notice, SessionClosed):
+            self.bot.latest_replies.forget(notice.channel_id)
+            if notice.closed_via != "discord" or notice.reason != "ended":  # else `/chat end` tidies up
+                await channels.delete_session_channel(
+                    guild, notice.channel_id, f"chat closed: {notice.reason}"
+                )
+        elif isinstance(notice, SessionTransferred):
+            await self._hand_over(guild, notice)
+        elif isinstance(notice, RequestInterrupted):
+            channel = guild.get_channel(notice.channel_id)
+            if isinstance(channel, discord.TextChannel):
+                await channel.send(f"<@{notice.owner_id}> {notice.message}", allowed_mentions=NO_PINGS)
+
+    async def _hand_over(self, guild: discord.Guild, notice: SessionTransferred) -> None:
+        channel = guild.get_channel(notice.channel_id or 0)
+        if not isinstance(channel, discord.TextChannel):
+            return
+        member = guild.get_member(notice.new_owner_id) or await guild.fetch_member(notice.new_owner_id)
+        overwrites = channels.session_overwrites(
+            guild, member, await channels.admin_role(self.ctx, guild), self.ctx.discord.client_bot_user_id
+        )
+        await channel.edit(
+            name=f"chat-{member.name}"[:100],
+            topic=f"Private AI chat of {member.display_name}",
+            overwrites=overwrites,
+            reason="AI admin transferred the session",
+        )
+        await channel.send(f"This chat now belongs to {member.mention}.", allowed_mentions=NO_PINGS)
+
+    async def _alert_admins(self, guild: discord.Guild, alert: ModerationAlert) -> None:
+        where = f" in <#{alert.channel_id}>" if alert.channel_id else ""
+        lines = [f"⚠️ **Moderation alert**: a {alert.direction} of <@{alert.user_id}>{where}"]
+        for match in alert.verdict.matches:
+            excerpt = discord.utils.escape_markdown(neutralise_mentions(match.excerpt))
+            lines.append(f"- rule `{match.rule}` ({match.action.value}): “{excerpt}”")
+        if alert.verdict.suspend_for is not None:
+            lines.append(f"The user is suspended for {alert.verdict.suspend_for}.")
+        try:
+            channel = await channels.ensure_admin_channel(self.ctx, guild)
+            await channel.send("\n".join(lines)[:2000], allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.warning("could not post a moderation alert", exc_info=True)
