@@ -1,0 +1,56 @@
+"""Personal access tokens: shown once, stored hashed, scoped, revocable (real SQLite, migrated)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from server_bot.db.migrate import upgrade_to_head
+from server_bot.mcp.tokens import InvalidScopes, TokenNotFound, TokenStore, hash_token, parse_scopes
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[TokenStore]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    await upgrade_to_head(url)
+    tokens = TokenStore.open(url)
+    yield tokens
+    await tokens.aclose()
+
+
+async def test_a_new_token_verifies_and_only_its_hash_is_stored(store: TokenStore, tmp_path: Path) -> None:
+    new = await store.create(42, "chat,transcripts", name="laptop")
+    assert new.secret.startswith("mlz_") and len(new.secret) > 40
+    info = await store.verify(new.secret)
+    assert info is not None and info.user_id == 42 and info.scopes == {"chat", "transcripts"}
+    raw = (tmp_path / "db.sqlite").read_bytes()
+    assert new.secret.encode() not in raw
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        assert db.execute("select token_hash from access_tokens").fetchone()[0] == hash_token(new.secret)
+
+
+async def test_a_revoked_or_unknown_token_does_not_verify(store: TokenStore) -> None:
+    new = await store.create(42, ["chat"])
+    await store.revoke(42, new.info.id)
+    assert await store.verify(new.secret) is None
+    assert await store.verify("mlz_" + "x" * 43) is None
+    assert await store.verify("not a token") is None
+
+
+async def test_only_the_owner_can_revoke_a_token(store: TokenStore) -> None:
+    new = await store.create(42, "admin")
+    with pytest.raises(TokenNotFound):
+        await store.revoke(7, new.info.id)
+    assert (await store.list_for(42))[0].active
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [pytest.param("", id="empty"), pytest.param("chat,root", id="unknown"), pytest.param(",", id="commas")],
+)
+def test_scopes_outside_the_three_are_refused(scopes: str) -> None:
+    with pytest.raises(InvalidScopes, match="chat,transcripts,admin"):
+        parse_scopes(scopes)
