@@ -10,6 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from meatlizard import mcp_cli
 from meatlizard.invite import BOT_PERMISSIONS, BOT_SCOPES, InviteError, invite_url
 from shared.envelope import generate_key_hex
 from shared.permissions import names
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The demo parses its own options (e.g. --once); they are passed through untouched.
     demo = commands.add_parser("demo", help="run the whole product locally on devcord", add_help=False)
     demo.set_defaults(handler=_demo)
+
+    mcp_cli.add_commands(commands)
     return parser
 
 

@@ -1,0 +1,116 @@
+"""The whole stack (devcord, both bots, a fake engine) with the MCP endpoint served over HTTP, and the
+official MCP client from the same SDK connected to it with a personal access token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from client_bot.engine import Engine
+from devcord import Devcord
+from meatlizard.stack import Stack
+from server_bot.mcp.http import McpEndpoint
+from server_bot.mcp.tokens import NewToken, TokenStore
+from server_bot.mcp.wiring import build_endpoint
+from tests.e2e.harness import stack_on
+
+# Tight enough for a test to reach it, loose enough for the others never to.
+TEST_RATE_PER_TOKEN = "8/minute"
+
+
+@dataclass
+class McpStack:
+    stack: Stack
+    endpoint: McpEndpoint
+    url: str
+    tokens: TokenStore
+    audit_path: Path
+
+    async def user_id(self, name: str) -> int:
+        return await self.stack.driver.user_id(name)
+
+    async def token(self, user: str, scopes: str) -> NewToken:
+        return await self.tokens.create(await self.user_id(user), scopes, name=f"test-{user}")
+
+    def audit_lines(self) -> list[str]:
+        return self.audit_path.read_text(encoding="utf-8").splitlines()
+
+
+@contextlib.asynccontextmanager
+async def mcp_stack(devcord: Devcord, engine: Engine, workdir: Path, **options: Any) -> AsyncIterator[McpStack]:
+    async with stack_on(devcord, engine, workdir, **options) as stack:
+        ctx = stack.server.ctx
+        endpoint = build_endpoint(
+            core=ctx.core,
+            audit=ctx.audit,
+            relay=ctx.hub,
+            bot=stack.server,
+            discord_settings=ctx.discord,
+            database_url=ctx.storage.database_url,
+            redis_url=ctx.storage.redis_url,
+            rate_per_token=TEST_RATE_PER_TOKEN,
+        )
+        await endpoint.start()
+        tokens = TokenStore.open(ctx.storage.database_url)
+        app = Starlette(routes=[Route("/mcp", endpoint=endpoint, methods=["GET", "POST", "DELETE"])])
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
+        )
+        serving = asyncio.create_task(server.serve(), name="mcp-test-http")
+        try:
+            while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event to wait on
+                await asyncio.sleep(0.01)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            assert ctx.storage.audit_log_file is not None
+            yield McpStack(stack, endpoint, f"http://127.0.0.1:{port}/mcp", tokens, ctx.storage.audit_log_file)
+        finally:
+            server.should_exit = True
+            await serving
+            await endpoint.stop()
+            await tokens.aclose()
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str, secret: str | None) -> AsyncIterator[ClientSession]:
+    """An initialized MCP client session over Streamable HTTP, sending `secret` as the bearer token."""
+    headers = {"Authorization": f"Bearer {secret}"} if secret is not None else None
+    async with (
+        create_mcp_http_client(headers=headers) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write, read_timeout_seconds=30) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def raw_post(url: str, secret: str | None, body: dict[str, Any]) -> httpx2.Response:
+    """One JSON-RPC POST as any client sends it (to see the HTTP status of a refusal)."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    if secret is not None:
+        headers["Authorization"] = f"Bearer {secret}"
+    async with httpx2.AsyncClient() as http:
+        return await http.post(url, json=body, headers=headers)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-test", "version": "0"},
+    },
+}
