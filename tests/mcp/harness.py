@@ -18,13 +18,22 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from client_bot.engine import Engine
+from client_bot.engine import Engine, GenerationRequest
 from devcord import Devcord
 from meatlizard.stack import Stack
 from server_bot.mcp.http import McpEndpoint
 from server_bot.mcp.tokens import NewToken, TokenStore
 from server_bot.mcp.wiring import build_endpoint
 from tests.e2e.harness import stack_on
+
+
+def replies(request: GenerationRequest) -> str:
+    """The fake engine's answers: "count" gets a long one (to cancel mid-way), anything else an echo."""
+    prompt = request.messages[-1].content
+    if prompt == "count":
+        return " ".join(str(number) for number in range(400))
+    return f"You said: {prompt}"
+
 
 # Tight enough for a test to reach it, loose enough for the others never to.
 TEST_RATE_PER_TOKEN = "8/minute"
@@ -49,7 +58,9 @@ class McpStack:
 
 
 @contextlib.asynccontextmanager
-async def mcp_stack(devcord: Devcord, engine: Engine, workdir: Path, **options: Any) -> AsyncIterator[McpStack]:
+async def mcp_stack(
+    devcord: Devcord, engine: Engine, workdir: Path, **options: Any
+) -> AsyncIterator[McpStack]:
     async with stack_on(devcord, engine, workdir, **options) as stack:
         ctx = stack.server.ctx
         endpoint = build_endpoint(
@@ -70,11 +81,13 @@ async def mcp_stack(devcord: Devcord, engine: Engine, workdir: Path, **options: 
         )
         serving = asyncio.create_task(server.serve(), name="mcp-test-http")
         try:
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event to wait on
+            while not server.started:  # uvicorn exposes no event to wait on
                 await asyncio.sleep(0.01)
             port = server.servers[0].sockets[0].getsockname()[1]
             assert ctx.storage.audit_log_file is not None
-            yield McpStack(stack, endpoint, f"http://127.0.0.1:{port}/mcp", tokens, ctx.storage.audit_log_file)
+            yield McpStack(
+                stack, endpoint, f"http://127.0.0.1:{port}/mcp", tokens, ctx.storage.audit_log_file
+            )
         finally:
             server.should_exit = True
             await serving

@@ -3,22 +3,27 @@ discord.py bots, the encrypted relay and a fake engine)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from client_bot.engine import FakeEngine
 from devcord import Devcord
-from server_bot.mcp.tools import TOOLS
-from tests.mcp.harness import McpStack, connected, mcp_stack
+from server_bot.mcp.tools import TOOLS, transcript_uri
+from tests.e2e.harness import eventually, start_chat
+from tests.mcp.harness import McpStack, connected, mcp_stack, replies
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 async def mcp(devcord: Devcord, tmp_path: Path) -> AsyncIterator[McpStack]:
-    async with mcp_stack(devcord, FakeEngine(token_delay_s=0.02), tmp_path) as running:
+    async with mcp_stack(devcord, FakeEngine(replies, token_delay_s=0.02), tmp_path) as running:
         yield running
 
 
@@ -34,17 +39,73 @@ async def test_initialize_and_tools_list_name_every_tool_with_a_schema(mcp: McpS
 
 async def test_an_answer_comes_through_the_relay_with_progress_carrying_the_text(mcp: McpStack) -> None:
     token = await mcp.token("alice", "chat")
-    progress: list[tuple[float, str | None]] = []
+    seen: list[tuple[float, str | None]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append((value, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, message))
 
     async with connected(mcp.url, token.secret) as session:
         result = await session.call_tool("ask", {"prompt": "hello there"}, progress_callback=on_progress)
     assert not result.is_error
     assert result.content[0].text == "You said: hello there"  # type: ignore[union-attr]
     assert result.structured_content is not None and result.structured_content["finish_reason"] == "stop"
-    texts = [message for _, message in progress if message]
+    texts = [message for _, message in seen if message]
     # The relay paces deltas to Discord's rate limits, so progress shows growing prefixes of the reply.
     assert texts and all("You said: hello there".startswith(text) for text in texts)
-    assert [value for value, _ in progress] == sorted(value for value, _ in progress)
+    assert [value for value, _ in seen] == sorted(value for value, _ in seen)
+
+
+async def test_cancelling_the_call_mid_answer_stops_the_generation(mcp: McpStack) -> None:
+    token = await mcp.token("alice", "chat")
+    hub = mcp.stack.server.ctx.hub
+    first_text = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if progress > 0:
+            first_text.set()
+
+    async with connected(mcp.url, token.secret) as session:
+        async with anyio.create_task_group() as tasks:
+            # 400 words at 20 ms each: about 8 s of generation if nothing stops it.
+            tasks.start_soon(
+                lambda: session.call_tool("ask", {"prompt": "count"}, progress_callback=on_progress)
+            )
+            with anyio.fail_after(10):
+                await first_text.wait()
+            cancelled_at = time.monotonic()
+            tasks.cancel_scope.cancel()
+        await eventually(lambda: _true(hub.in_flight == 0), timeout=5)
+        assert time.monotonic() - cancelled_at < 5
+        sessions = await session.call_tool("session_settings", {})
+        assert not sessions.is_error  # the session is fine and usable after a cancelled answer
+
+
+async def _true(value: bool) -> bool:
+    await asyncio.sleep(0)
+    return value
+
+
+async def test_a_transcript_is_listed_and_read_as_a_resource(mcp: McpStack) -> None:
+    token = await mcp.token("alice", "chat,transcripts")
+    async with connected(mcp.url, token.secret) as session:
+        answer = await session.call_tool("ask", {"prompt": "remember the lizard"})
+        assert answer.structured_content is not None
+        uri = transcript_uri(uuid.UUID(answer.structured_content["session_id"]))
+        listed = await session.list_resources()
+        assert uri in [str(resource.uri) for resource in listed.resources]
+        read = await session.read_resource(uri)
+    text = read.contents[0].text  # type: ignore[union-attr]
+    assert "remember the lizard" in text and "You said: remember the lizard" in text
+
+
+async def test_a_posted_message_reaches_the_own_session_channel_without_pinging_anyone(mcp: McpStack) -> None:
+    driver = mcp.stack.driver
+    channel = await start_chat(driver, "alice")
+    token = await mcp.token("alice", "chat")
+    async with connected(mcp.url, token.secret) as session:
+        result = await session.call_tool("post_message", {"text": "look @everyone and @here"})
+    assert not result.is_error, result.content
+    posted = [m for m in await driver.messages(channel) if "look" in m["content"]]
+    assert len(posted) == 1
+    assert posted[0]["content"] == "look \uff20everyone and \uff20here"
+    assert posted[0]["mention_everyone"] is False and posted[0]["mentions"] == []
