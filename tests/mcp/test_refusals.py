@@ -13,6 +13,7 @@ from mcp.shared.exceptions import MCPError
 
 from client_bot.engine import FakeEngine
 from devcord import Devcord
+from server_bot.mcp.http import UNAUTHENTICATED
 from tests.mcp.harness import (
     INITIALIZE,
     TEST_RATE_PER_TOKEN,
@@ -60,8 +61,9 @@ async def test_a_revoked_token_stops_working_at_once(mcp: McpStack) -> None:
     async with connected(mcp.url, token.secret) as session:
         assert not (await session.call_tool("list_sessions", {})).is_error
         await mcp.tokens.revoke(token.info.user_id, token.info.id)
-        with pytest.raises(MCPError):
+        with pytest.raises(MCPError, match="personal access token") as refused:
             await session.call_tool("list_sessions", {})
+        assert refused.value.code == UNAUTHENTICATED
     assert (await raw_post(mcp.url, token.secret, INITIALIZE)).status_code == 401
     # The refused call, the client's closing DELETE and the raw POST: each refused, each audited.
     details = [line["detail"] for line in _audit(mcp, "auth_failed")]
