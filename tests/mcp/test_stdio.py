@@ -46,10 +46,10 @@ async def test_a_stdio_client_initializes_lists_tools_and_gets_an_answer(
 
 
 async def test_a_stdio_client_with_a_bad_token_is_told_why(devcord: Devcord, tmp_path: Path) -> None:
-    async with mcp_stack(devcord, FakeEngine(replies), tmp_path) as mcp:
-        async with (
-            stdio_client(_command(mcp.url, "mlz_" + "B" * 43)) as (read, write),
-            ClientSession(read, write, read_timeout_seconds=30) as session,
-        ):
-            with pytest.raises(MCPError, match="personal access token"):
-                await session.initialize()
+    async with (
+        mcp_stack(devcord, FakeEngine(replies), tmp_path) as mcp,
+        stdio_client(_command(mcp.url, "mlz_" + "B" * 43)) as (read, write),
+        ClientSession(read, write, read_timeout_seconds=30) as session,
+    ):
+        with pytest.raises(MCPError, match="personal access token"):
+            await session.initialize()
