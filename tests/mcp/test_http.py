@@ -4,19 +4,21 @@ discord.py bots, the encrypted relay and a fake engine)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import httpx2
 import pytest
 
 from client_bot.engine import FakeEngine
 from devcord import Devcord
 from server_bot.mcp.tools import TOOLS, transcript_uri
 from tests.e2e.harness import eventually, start_chat
-from tests.mcp.harness import McpStack, connected, mcp_stack, replies
+from tests.mcp.harness import INITIALIZE, McpStack, connected, mcp_stack, replies
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +111,35 @@ async def test_a_posted_message_reaches_the_own_session_channel_without_pinging_
     assert len(posted) == 1
     assert posted[0]["content"] == "look \uff20everyone and \uff20here"
     assert posted[0]["mention_everyone"] is False and posted[0]["mentions"] == []
+
+
+async def test_the_tools_call_in_docs_works_as_written_on_the_wire(mcp: McpStack) -> None:
+    """The exact JSON-RPC of docs/mcp.md, sent by hand: initialize, initialized, then tools/call."""
+    token = await mcp.token("alice", "chat")
+    headers = {
+        "Authorization": f"Bearer {token.secret}",
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+    }
+    async with httpx2.AsyncClient(timeout=30) as http:
+        opened = await http.post(mcp.url, json=INITIALIZE, headers=headers)
+        assert opened.status_code == 200
+        headers["Mcp-Session-Id"] = opened.headers["mcp-session-id"]
+        headers["MCP-Protocol-Version"] = "2025-11-25"
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (await http.post(mcp.url, json=initialized, headers=headers)).status_code == 202
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "ask", "arguments": {"prompt": "Say hello"}, "_meta": {"progressToken": "p1"}},
+        }
+        answered = await http.post(mcp.url, json=call, headers=headers)
+    assert answered.headers["content-type"].startswith("text/event-stream")
+    messages = [json.loads(line[5:]) for line in answered.text.splitlines() if line.startswith("data:")]
+    *progress, result = messages
+    assert all(
+        m["method"] == "notifications/progress" and m["params"]["progressToken"] == "p1" for m in progress
+    )
+    assert result["id"] == 2 and result["result"]["isError"] is False
+    assert result["result"]["content"] == [{"type": "text", "text": "You said: Say hello"}]
