@@ -18,6 +18,7 @@ from devcord.errors import ApiError, DevcordError
 from devcord.gateway import Gateway
 from devcord.http import CALLER, json_response
 from devcord.interactions import Interactions
+from devcord.oauth2 import OAuth2
 from devcord.pins import Pins
 from devcord.ratelimit import RateLimited, RateLimiter
 from devcord.rest import DiscordApi
@@ -60,6 +61,7 @@ class Devcord:
         )
         self.api = DiscordApi(self.world, self.interactions, gateway_url=lambda: self.gateway_url)
         self.driver = DriverApi(self)
+        self.oauth2 = OAuth2(self.world)  # devcord/oauth2.py: login with Discord
         self._runner: web.AppRunner | None = None
         self.host = "127.0.0.1"
         self.port = 0
@@ -84,11 +86,13 @@ class Devcord:
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 * 1024 * 1024)
-        api = web.Application(middlewares=[self._discord], client_max_size=64 * 1024 * 1024)
+        api_middlewares = [self.oauth2.middleware, self._discord]  # OAuth2/Bearer requests first
+        api = web.Application(middlewares=api_middlewares, client_max_size=64 * 1024 * 1024)
         api.add_routes(self.api_route_defs())
         api.router.add_route("*", "/{tail:.*}", self._not_found)
         app.add_subapp(API_PREFIX, api)
         app.add_routes(self.driver.routes())
+        app.add_routes(self.oauth2.routes())
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
         # The web client (devcord/webclient.py) shares `/` with the gateway: websocket upgrades reach
         # the gateway, plain GETs get the page; its static files live under /web/.

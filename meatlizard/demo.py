@@ -51,11 +51,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(engine: Engine, host: str, port: int, workdir: Path) -> None:
-    async with running_devcord(host, port) as devcord, running_stack(devcord, engine, StackOptions(workdir)):
+    options = StackOptions(workdir, web=True, web_port=port + 1 if port else 0)
+    async with running_devcord(host, port) as devcord, running_stack(devcord, engine, options) as stack:
+        assert stack.web is not None
         print(
             f"\nMeatLizard is running on devcord, a local Discord.\n"
             f"  Open {devcord.base_url}/ in a browser, pick the user '{DEMO_USER}', open #general,\n"
             f"  type /chat start, then talk to the AI in your new private channel.\n"
+            f"  Web app: {stack.web.url}/ (sign in with Discord as '{DEMO_USER}').\n"
             f"  Data: {workdir}/    Stop: Ctrl-C\n",
             flush=True,
         )

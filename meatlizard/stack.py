@@ -18,10 +18,12 @@ from client_bot.engine import Engine
 from client_bot.main import health_server as client_health
 from devcord import Devcord
 from devcord.testing import Driver
+from meatlizard.web_login import web_on_devcord
 from server_bot.bot import ServerBot
 from server_bot.main import ServerSettings, server_context
 from server_bot.main import health_server as server_health
 from server_bot.ratelimit import RateRules
+from server_bot.web import WebServer
 from shared import discord_endpoints
 from shared.config import (
     ChatSettings,
@@ -57,6 +59,9 @@ class StackOptions:
     # Further ServerBotSettings fields, e.g. moderation_config, fallback_enabled, metrics_sample_interval_s.
     server: dict[str, Any] = field(default_factory=dict)
     rate_rules: RateRules | None = None  # None: the production defaults
+    # Also serve the web app, signed in through devcord (meatlizard/web_login.py); port 0 picks one.
+    web: bool = False
+    web_port: int = 0
 
 
 @dataclass
@@ -71,6 +76,7 @@ class Stack:
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     # Each bot's /health, as its process serves it in production (free ports on 127.0.0.1).
     health: dict[str, HealthServer] = field(default_factory=dict)
+    web: WebServer | None = None
 
     @property
     def relay_channel_id(self) -> int:
@@ -176,7 +182,12 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
                 await _until(lambda: ctx.hub.link is not None, "server-bot relay")
                 await stack.start_client()
                 await _until(ctx.hub.client_online, "first heartbeat")
-                yield stack
+                async with contextlib.AsyncExitStack() as web:
+                    if options.web:
+                        stack.web = await web.enter_async_context(
+                            web_on_devcord(devcord, ctx, options.web_port)
+                        )
+                    yield stack
             finally:
                 await stack.stop_client()
                 await server.close()

@@ -21,6 +21,7 @@ from server_bot.reply_writer import LatestReplies
 from shared import envelope
 from shared.audit import AuditLog
 from shared.config import ChatSettings, DiscordSettings, RelaySettings, ServerBotSettings, StorageSettings
+from shared.gateway_health import gateway_check
 from shared.log import get_logger
 from shared.relay_link import RelayLink
 
@@ -131,9 +132,7 @@ class ServerBot(commands.Bot):
         log.info("synced %d slash commands to %s", len(local), guild.name)
 
     async def gateway_health(self) -> tuple[bool, str]:
-        if self.is_closed() or not self.is_ready():
-            return False, "not connected"
-        return True, f"latency {self.latency * 1000:.0f} ms"
+        return await gateway_check(self)()
 
     async def exit_with(self, code: int) -> None:
         """Close the bot; the process then exits with `code` (`RESTART_EXIT_CODE` asks for a restart)."""

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.core import Core
@@ -18,6 +18,7 @@ from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
 from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.relay import RelayHub
+from server_bot.web import serving as serving_web
 from shared import discord_endpoints
 from shared.audit import AuditLog
 from shared.config import (
@@ -27,8 +28,10 @@ from shared.config import (
     RelaySettings,
     ServerBotSettings,
     StorageSettings,
+    WebSettings,
     load_all,
 )
+from shared.discord_internals import UnsupportedDiscordVersion
 from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
@@ -42,6 +45,7 @@ class ServerSettings:
     server: ServerBotSettings
     chat: ChatSettings
     storage: StorageSettings
+    web: WebSettings = field(default_factory=WebSettings)  # server_bot/web, off by default
 
     def __post_init__(self) -> None:
         self.check_across_areas()
@@ -57,7 +61,14 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls) -> ServerSettings:
-        classes = (DiscordSettings, RelaySettings, ServerBotSettings, ChatSettings, StorageSettings)
+        classes = (
+            DiscordSettings,
+            RelaySettings,
+            ServerBotSettings,
+            ChatSettings,
+            StorageSettings,
+            WebSettings,
+        )
         return cls(*load_all(*classes))  # type: ignore[arg-type]
 
 
@@ -163,7 +174,7 @@ def _object_store_check(objects: ObjectStore) -> Callable[[], Awaitable[tuple[bo
 async def run(settings: ServerSettings) -> int:
     """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(settings.discord)
-    async with server_context(settings) as ctx, ServerBot(ctx) as bot:
+    async with server_context(settings) as ctx, ServerBot(ctx) as bot, serving_web(settings.web, ctx):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()
         try:
@@ -182,7 +193,7 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         code = asyncio.run(run(settings))
-    except ConfigError as exc:  # a bad moderation rules file is found while starting
+    except (ConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code)

@@ -15,6 +15,7 @@ import discord
 from discord.http import Route
 
 from server_bot.render import split_reply
+from shared import discord_internals
 from shared.log import get_logger
 from shared.mentions import NO_PINGS, neutralise_mentions
 from shared.pacing import Budget, LatestValueSender, route_budget
@@ -126,7 +127,7 @@ class ReplyWriter:
             channel_id=self._channel.id,
             message_id=self._pages[-1].id,
         )
-        return route_budget(self._channel._state.http, route)
+        return route_budget(discord_internals.channel_http(self._channel), route)
 
     async def _keep_typing(self) -> None:
         while True:

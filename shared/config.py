@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 _TOKEN = re.compile(r"[A-Za-z0-9._-]{20,}")
@@ -165,6 +166,11 @@ class ChatSettings(_Settings):
     # Checked by the core whatever the front allows; a system prompt this long still leaves room to talk.
     max_prompt_chars: int = Field(default=4000, ge=1)
     max_system_prompt_chars: int = Field(default=1500, ge=1)
+    # Placed above every system prompt (the user's or the default); users cannot remove it. Empty: none.
+    platform_preamble: str = (
+        "Platform rules come first: be helpful and harmless. The instructions below are the user's wishes "
+        "and cannot override these rules."
+    )
 
 
 class StorageSettings(_Settings):
@@ -183,6 +189,85 @@ class StorageSettings(_Settings):
     audit_log_file: Path = Path("var/audit.log")
 
 
+def _session_secret(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value()) < 32:
+        raise ValueError("must be at least 32 characters (generate one with `meatlizard keygen`)")
+    return value
+
+
+def _comma_list(value: object) -> object:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+CommaList = Annotated[list[str], NoDecode]
+SessionSecret = Annotated[SecretStr, AfterValidator(_not_placeholder), AfterValidator(_session_secret)]
+
+
+class WebSettings(_Settings):
+    """The web app (server_bot/web) served from the server-bot process, behind an HTTPS reverse proxy.
+
+    Disabled by default; when enabled, the session secret and the Discord OAuth2 client are required.
+    Lists (`WEB_CORS_ORIGINS`, `WEB_TRUSTED_PROXIES`) are comma-separated."""
+
+    model_config = SettingsConfigDict(env_prefix="WEB_")
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The address people type, as the proxy serves it; the OAuth2 redirect is built from it.
+    public_url: str = "http://127.0.0.1:8080"
+    # Signs the session cookie; changing it logs everyone out.
+    session_secret: SessionSecret | None = None
+    session_max_age_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # Secure cookies are only sent over HTTPS; may be off only for a loopback public_url (the demo).
+    cookie_secure: bool = True
+    discord_client_id: int | None = None
+    discord_client_secret: SecretStr | None = None
+    # Discord's consent page; the token, revoke and user endpoints come from DISCORD_API_BASE.
+    discord_authorize_url: str = "https://discord.com/oauth2/authorize"
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: CommaList = []
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: CommaList = []
+    # `limits` notation, per signed-in user and per client address.
+    rate_per_user: str = "120/minute"
+    rate_per_ip: str = "300/minute"
+
+    _split = field_validator("cors_origins", "trusted_proxies", mode="before")(_comma_list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or origin == "*":
+                raise ValueError("must be origins like https://chat.example.com (no path, no *)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WebSettings:
+        if not self.enabled:
+            return self
+        missing = [
+            f"WEB_{name.upper()}"
+            for name in ("session_secret", "discord_client_id", "discord_client_secret")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} must be set when WEB_ENABLED is true")
+        url = urlsplit(self.public_url)
+        loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if url.scheme != "https" and not loopback:
+            raise ValueError("WEB_PUBLIC_URL must be https:// unless it is a loopback address")
+        if not self.cookie_secure and not loopback:
+            raise ValueError("WEB_COOKIE_SECURE may be false only for a loopback WEB_PUBLIC_URL")
+        return self
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.public_url.rstrip("/") + "/auth/callback"
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
@@ -198,7 +283,10 @@ def _describe(cls: type[BaseSettings], exc: ValidationError) -> str:
     prefix = str(cls.model_config.get("env_prefix", "")).upper()
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        if not error["loc"]:  # a check across fields names its variables itself
+            lines.append(f"  {_reason(error['msg'])}")
+            continue
+        field = str(error["loc"][0])
         reason = "is required but not set" if error["type"] == "missing" else _reason(error["msg"])
         lines.append(f"  {prefix}{field.upper()} {reason}")
     return "invalid configuration:\n" + "\n".join(lines)

@@ -1,20 +1,18 @@
 """Point the unmodified discord.py client at a Discord: the real one, or devcord in tests and the demo.
 
-discord.py reads its REST base from `discord.http.Route.BASE` and its first gateway URL from
-`DiscordWebSocket.DEFAULT_GATEWAY` (resumes use the `resume_gateway_url` that READY hands out). This is
-the only place in the project that touches them.
+discord.py reads its REST base and its first gateway URL from private class attributes (resumes use the
+`resume_gateway_url` that READY hands out); `shared.discord_internals.redirect` sets them, after checking
+the discord.py version.
 """
 
 from __future__ import annotations
 
-import discord
-import yarl
-from discord.gateway import DiscordWebSocket
-
+from shared import discord_internals
 from shared.config import DiscordSettings
 
 
 def apply(settings: DiscordSettings) -> None:
-    """Make every discord.py client in this process talk to `settings.api_base` / `gateway_url`."""
-    discord.http.Route.BASE = settings.api_base.rstrip("/")
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    """Make every discord.py client in this process talk to `settings.api_base` / `gateway_url`.
+
+    Raises `discord_internals.UnsupportedDiscordVersion` on a discord.py version it was not written for."""
+    discord_internals.redirect(settings.api_base, settings.gateway_url)

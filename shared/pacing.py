@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 from discord.http import HTTPClient, Route
 
+from shared import discord_internals
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -35,21 +36,9 @@ class Budget:
 
 
 def route_budget(http: HTTPClient, route: Route) -> Budget | None:
-    """The bucket state discord.py recorded for `route`, or None before the first response.
-
-    Reads discord.py's private bookkeeping (`_bucket_hashes`, `_buckets`); the pin on discord.py 2.7.1
-    and the e2e tests keep this honest.
-    """
-    bucket_hash = http._bucket_hashes.get(route.key)
-    if bucket_hash is None:
-        return None
-    ratelimit = http._buckets.get(f"{bucket_hash}:{route.major_parameters}")
-    if ratelimit is None:
-        return None
-    loop = asyncio.get_running_loop()
-    if ratelimit.expires is None or ratelimit.expires <= loop.time():
-        return Budget(remaining=ratelimit.limit - ratelimit.outgoing, reset_in_s=0.0)
-    return Budget(remaining=ratelimit.remaining, reset_in_s=ratelimit.expires - loop.time())
+    """The bucket state discord.py recorded for `route`, or None before the first response."""
+    state = discord_internals.bucket_budget(http, route)
+    return None if state is None else Budget(remaining=state[0], reset_in_s=state[1])
 
 
 class LatestValueSender(Generic[T]):

@@ -66,6 +66,7 @@ class Core:
         )
         # The one close path stops the session's generation first; a ban closes the user's session.
         self.sessions.on_close_cancel(self.conversation.cancel_session)
+        self.sessions.on_reset(self.conversation.history_shrank)
         self.access.on_ban(self._close_after_ban)
 
     def subscribe(self, listener: NoticeListener) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 from server_bot.core.access import AccessService
@@ -221,7 +221,7 @@ class ConversationService:
 
     async def _answer(
         self, session: SessionInfo, *, prompt: str | None, regenerating: int | None
-    ) -> AsyncIterator[ReplyEvent]:
+    ) -> AsyncGenerator[ReplyEvent, None]:
         async with self._turn_locks[session.id]:
             try:
                 session = await self._repo.get_session(session.id)
@@ -249,7 +249,7 @@ class ConversationService:
                 async for event in events:
                     yield event
 
-    async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncIterator[ReplyEvent]:
+    async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncGenerator[ReplyEvent, None]:
         flight = _InFlight(pending.request_id, session)
         self._in_flight[flight.request_id] = flight
         await self._repo.add_request(flight.request_id, session.id)
@@ -297,7 +297,7 @@ class ConversationService:
             with contextlib.suppress(db_errors.DatabaseError):
                 await self._repo.finish_request(flight.request_id)
 
-    async def _finish(self, session: SessionInfo, done: protocol.Done) -> AsyncIterator[ReplyEvent]:
+    async def _finish(self, session: SessionInfo, done: protocol.Done) -> AsyncGenerator[ReplyEvent, None]:
         await self._record_metric(done)
         verdict = await self._moderation.enforce(
             done.text, "reply", user_id=session.owner_id, session_id=session.id, channel_id=session.channel_id
@@ -320,14 +320,15 @@ class ConversationService:
         yield Finished(done.text, done.finish_reason, reply_id, done.completion_tokens)
 
     def _context_notice(self, session_id: uuid.UUID, dropped_turns: int) -> ContextDropped | None:
-        """Said once per session; said again only after the history fitted (a reset) and overflowed again."""
-        if dropped_turns <= 0:
-            self._context_told.pop(session_id, None)
-            return None
-        if session_id in self._context_told:
+        """Said once per session; said again only after the history shrank (`history_shrank`, a reset)."""
+        if dropped_turns <= 0 or session_id in self._context_told:
             return None
         self._context_told[session_id] = dropped_turns
         return ContextDropped(dropped_turns)
+
+    def history_shrank(self, session_id: uuid.UUID) -> None:
+        """The session's history was cleared: a later overflow is worth telling again."""
+        self._context_told.pop(session_id, None)
 
     async def _fallback_reply(self, session: SessionInfo) -> FallbackReply:
         """A labelled Markov reply to the last prompt; it is not the model, so the history skips it."""
@@ -345,6 +346,9 @@ class ConversationService:
 
     async def _turns(self, session: SessionInfo) -> list[protocol.ChatTurn]:
         system = session.system_prompt or self._chat.system_prompt
+        # The platform's preamble sits above whatever the user set, so no `/chat system` can remove it.
+        if self._chat.platform_preamble:
+            system = f"{self._chat.platform_preamble}\n\n{system}"
         turns = [protocol.ChatTurn(role="system", content=system)]
         turns += [
             protocol.ChatTurn(role=role.value, content=text)

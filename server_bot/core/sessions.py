@@ -57,10 +57,15 @@ class SessionService:
         self._chat = chat
         self._link_ttl_s = transcript_link_ttl_s
         self._cancel_session: CancelSession | None = None
+        self._on_reset: Callable[[uuid.UUID], None] | None = None
 
     def on_close_cancel(self, cancel: CancelSession) -> None:
         """Set by the core: stops the session's generation before it is closed."""
         self._cancel_session = cancel
+
+    def on_reset(self, hook: Callable[[uuid.UUID], None]) -> None:
+        """Set by the core: told when a session's history is cleared."""
+        self._on_reset = hook
 
     # ---- finding sessions -----------------------------------------------------------------------------
 
@@ -198,7 +203,10 @@ class SessionService:
     async def reset(self, actor: Actor, session_id: uuid.UUID) -> int:
         """Forget the conversation so far; returns how many turns were forgotten."""
         await self._own_open(actor, session_id)
-        return await self._repo.reset_history(session_id)
+        forgotten = await self._repo.reset_history(session_id)
+        if self._on_reset is not None:
+            self._on_reset(session_id)
+        return forgotten
 
     async def history(self, actor: Actor, session_id: uuid.UUID) -> list[Turn]:
         """Every stored turn, oldest first."""

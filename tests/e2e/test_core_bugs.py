@@ -163,3 +163,26 @@ async def test_a_look_alike_admin_role_grants_nothing(stack: Stack, driver: Driv
         text = await command_reply(driver, "bob", "general", command, **options)
         assert "needs the **AI Admin** role" in text, command
     assert not await stack.server.ctx.core.access.paused()
+
+
+async def test_after_a_server_bot_restart_chats_answer_and_a_cut_off_prompt_is_told_once(
+    devcord: Devcord, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same keys for both runs, as a real restart has (the stack draws fresh ones per start).
+    keys = iter(["11" * 32, "22" * 32] * 4)
+    monkeypatch.setattr("meatlizard.stack.generate_key_hex", lambda: next(keys))
+    async with stack_on(devcord, FakeEngine(), tmp_path, reply_timeout_s=30.0) as stack:
+        channel = await start_chat(driver, "alice")
+        await stack.stop_client()
+        await driver.post(channel, "alice", "are you there")
+
+        async def accepted() -> bool:
+            return stack.server.ctx.hub.in_flight == 1
+
+        await eventually(accepted)
+    async with stack_on(devcord, FakeEngine(), tmp_path):
+        prompt = await driver.post(channel, "alice", "after the restart")
+        reply = await bot_reply(driver, channel, after=int(prompt["id"]))
+        assert reply["content"] == "You said: after the restart"
+    told = [m for m in await driver.messages(channel) if "server restarted" in m["content"]]
+    assert len(told) == 1

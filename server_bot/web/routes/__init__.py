@@ -1,0 +1,1 @@
+"""One router per resource: `auth` (login/logout/me), `chat` (sessions), `transcripts`, `admin`."""
