@@ -14,6 +14,7 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
+from server_bot.mcp.wiring import serving_mcp
 from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
 from server_bot.ratelimit import RateLimiter, RateRules
@@ -174,7 +175,13 @@ def _object_store_check(objects: ObjectStore) -> Callable[[], Awaitable[tuple[bo
 async def run(settings: ServerSettings) -> int:
     """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(settings.discord)
-    async with server_context(settings) as ctx, ServerBot(ctx) as bot, serving_web(settings.web, ctx):
+    async with (
+        server_context(settings) as ctx,
+        ServerBot(ctx) as bot,
+        # The MCP endpoint (server_bot/mcp) is served by the web app at /mcp.
+        serving_mcp(ctx, bot, enabled=settings.web.enabled) as mcp,
+        serving_web(settings.web, ctx, mounts={"/mcp": mcp} if mcp is not None else None),
+    ):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()
         try:

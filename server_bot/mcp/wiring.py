@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
+
 import discord
 
 from server_bot.core import Core
@@ -13,7 +17,7 @@ from server_bot.mcp.tokens import TokenStore
 from server_bot.mcp.tools import ToolDeps
 from server_bot.ratelimit import RateLimiter, RateRules
 from shared.audit import AuditLog
-from shared.config import DiscordSettings
+from shared.config import DiscordSettings, StorageSettings
 
 PER_TOKEN_RATE = "30/minute;600/hour"  # noqa: S105 - a rate rule
 
@@ -36,3 +40,44 @@ def build_endpoint(
     rules = RateRules(command_per_user=rate_per_token, command_global="1000000/minute")
     deps = McpDeps(ToolDeps(core, front, relay), audit, RateLimiter.from_url(redis_url, rules))
     return McpEndpoint(deps, TokenStore.open(database_url))
+
+
+class McpParts(Protocol):
+    """What the endpoint takes from the server-bot's shared context (`server_bot.bot.ServerContext`)."""
+
+    @property
+    def core(self) -> Core: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def hub(self) -> RelayReport: ...
+    @property
+    def discord(self) -> DiscordSettings: ...
+    @property
+    def storage(self) -> StorageSettings: ...
+
+
+@contextlib.asynccontextmanager
+async def serving_mcp(
+    parts: McpParts, bot: discord.Client, *, enabled: bool, rate_per_token: str = PER_TOKEN_RATE
+) -> AsyncIterator[McpEndpoint | None]:
+    """The running endpoint while the block runs, to mount at `/mcp` in the web app (None when the web
+    app, which serves it, is off)."""
+    if not enabled:
+        yield None
+        return
+    endpoint = build_endpoint(
+        core=parts.core,
+        audit=parts.audit,
+        relay=parts.hub,
+        bot=bot,
+        discord_settings=parts.discord,
+        database_url=parts.storage.database_url,
+        redis_url=parts.storage.redis_url,
+        rate_per_token=rate_per_token,
+    )
+    await endpoint.start()
+    try:
+        yield endpoint
+    finally:
+        await endpoint.stop()

@@ -3,7 +3,6 @@ official MCP client from the same SDK connected to it with a personal access tok
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,16 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from client_bot.engine import Engine, GenerationRequest
 from devcord import Devcord
 from meatlizard.stack import Stack
+from meatlizard.web_login import web_on_devcord
 from server_bot.mcp.http import McpEndpoint
 from server_bot.mcp.tokens import NewToken, TokenStore
 from server_bot.mcp.wiring import build_endpoint
@@ -75,22 +72,12 @@ async def mcp_stack(
         )
         await endpoint.start()
         tokens = TokenStore.open(ctx.storage.database_url)
-        app = Starlette(routes=[Route("/mcp", endpoint=endpoint, methods=["GET", "POST", "DELETE"])])
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
-        )
-        serving = asyncio.create_task(server.serve(), name="mcp-test-http")
         try:
-            while not server.started:  # uvicorn exposes no event to wait on
-                await asyncio.sleep(0.01)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            assert ctx.storage.audit_log_file is not None
-            yield McpStack(
-                stack, endpoint, f"http://127.0.0.1:{port}/mcp", tokens, ctx.storage.audit_log_file
-            )
+            # Mounted in the real web app (its middleware and all), as the server-bot serves it.
+            async with web_on_devcord(devcord, ctx, 0, mounts={"/mcp": endpoint}) as web:
+                assert ctx.storage.audit_log_file is not None
+                yield McpStack(stack, endpoint, f"{web.url}/mcp", tokens, ctx.storage.audit_log_file)
         finally:
-            server.should_exit = True
-            await serving
             await endpoint.stop()
             await tokens.aclose()
 
