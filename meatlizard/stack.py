@@ -188,7 +188,7 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
                         mcp = await web.enter_async_context(serving_mcp(ctx, server, enabled=True))
                         assert mcp is not None
                         stack.web = await web.enter_async_context(
-                            web_on_devcord(devcord, ctx, options.web_port, mounts={"/mcp": mcp})
+                            web_on_devcord(devcord, ctx, options.web_port, **mcp.web_extras())
                         )
                     yield stack
             finally:

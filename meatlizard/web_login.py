@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
-from starlette.types import ASGIApp
 
 from devcord import Devcord
 from server_bot.web import WebServer, serving
@@ -31,7 +31,7 @@ async def register_client(devcord: Devcord, redirect_uri: str) -> tuple[int, str
 
 @contextlib.asynccontextmanager
 async def web_on_devcord(
-    devcord: Devcord, parts: ServerParts, port: int, mounts: Mapping[str, ASGIApp] | None = None
+    devcord: Devcord, parts: ServerParts, port: int, **extras: Any
 ) -> AsyncIterator[WebServer]:
     """Serve the web app on 127.0.0.1:`port` (0: a free one) with login through `devcord`."""
     if port == 0:
@@ -51,6 +51,6 @@ async def web_on_devcord(
         discord_client_secret=client_secret,
         discord_authorize_url=devcord.base_url + "/oauth2/authorize",
     )
-    async with serving(settings, parts, mounts) as web:
+    async with serving(settings, parts, **extras) as web:  # extras: mounts, routers (MCP)
         assert web is not None
         yield web

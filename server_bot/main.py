@@ -180,7 +180,7 @@ async def run(settings: ServerSettings) -> int:
         ServerBot(ctx) as bot,
         # The MCP endpoint (server_bot/mcp) is served by the web app at /mcp.
         serving_mcp(ctx, bot, enabled=settings.web.enabled) as mcp,
-        serving_web(settings.web, ctx, mounts={"/mcp": mcp} if mcp is not None else None),
+        serving_web(settings.web, ctx, **(mcp.web_extras() if mcp is not None else {})),
     ):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()

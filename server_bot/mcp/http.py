@@ -42,6 +42,17 @@ class McpEndpoint:
         self._stopping = asyncio.Event()
         self._running = False
 
+    @property
+    def tokens(self) -> TokenStore:
+        return self._tokens
+
+    def web_extras(self) -> dict[str, Any]:
+        """What the web app serves for MCP: this endpoint at /mcp and the /api/tokens routes."""
+        # Imported on use: the web routes pull in the web app's dependencies.
+        from server_bot.mcp.web_tokens import token_router  # noqa: PLC0415
+
+        return {"mounts": {"/mcp": self}, "routers": [token_router(self._tokens)]}
+
     async def start(self) -> None:
         """Run the session manager in a task of its own (its anyio task group must be entered and left by
         one task, whichever tasks call start and stop)."""

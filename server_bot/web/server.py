@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from server_bot.core import Core
@@ -96,6 +96,7 @@ def build_web(
     relay: RelayStatus,
     redis_url: str | None,
     mounts: Mapping[str, ASGIApp] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> WebServer:
     """The web app over the server-bot's own core, object store, audit log and relay."""
     if settings.discord_client_id is None or settings.discord_client_secret is None:
@@ -111,7 +112,9 @@ def build_web(
         guild_id=guild_id,
     )
     limits = WebLimits(settings.rate_per_user, settings.rate_per_ip, redis_url)
-    ctx = WebContext(settings, core, login, limits, objects, audit, relay, mounts=dict(mounts or {}))
+    ctx = WebContext(
+        settings, core, login, limits, objects, audit, relay, mounts=dict(mounts or {}), routers=routers
+    )
 
     async def on_stop() -> None:
         await ctx.pumps.aclose()
@@ -139,7 +142,10 @@ class ServerParts(Protocol):
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: WebSettings, parts: ServerParts, mounts: Mapping[str, ASGIApp] | None = None
+    settings: WebSettings,
+    parts: ServerParts,
+    mounts: Mapping[str, ASGIApp] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> AsyncIterator[WebServer | None]:
     """Run the web app beside the bot while the block runs (nothing when `WEB_ENABLED` is false)."""
     if not settings.enabled:
@@ -155,6 +161,7 @@ async def serving(
         relay=parts.hub,
         redis_url=parts.storage.redis_url,
         mounts=mounts,
+        routers=routers,
     )
     await web.start()
     try:

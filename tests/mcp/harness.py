@@ -43,6 +43,7 @@ class McpStack:
     url: str
     tokens: TokenStore
     audit_path: Path
+    web_url: str
 
     async def user_id(self, name: str) -> int:
         return await self.stack.driver.user_id(name)
@@ -74,9 +75,9 @@ async def mcp_stack(
         tokens = TokenStore.open(ctx.storage.database_url)
         try:
             # Mounted in the real web app (its middleware and all), as the server-bot serves it.
-            async with web_on_devcord(devcord, ctx, 0, mounts={"/mcp": endpoint}) as web:
+            async with web_on_devcord(devcord, ctx, 0, **endpoint.web_extras()) as web:
                 assert ctx.storage.audit_log_file is not None
-                yield McpStack(stack, endpoint, f"{web.url}/mcp", tokens, ctx.storage.audit_log_file)
+                yield McpStack(stack, endpoint, f"{web.url}/mcp", tokens, ctx.storage.audit_log_file, web.url)
         finally:
             await endpoint.stop()
             await tokens.aclose()
