@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from server_bot.mcp import audit as mcp_audit
 from server_bot.mcp.server import TOKEN_STATE_KEY, McpDeps, build_server
 from server_bot.mcp.tokens import TokenStore
+from server_bot.ratelimit import RateLimiter
 from shared.log import get_logger
 from shared.tasks import spawn
 
@@ -45,6 +46,11 @@ class McpEndpoint:
     @property
     def tokens(self) -> TokenStore:
         return self._tokens
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The per-token limiter (Redis when configured)."""
+        return self._deps.limiter
 
     def web_extras(self) -> dict[str, Any]:
         """What the web app serves for MCP: this endpoint at /mcp and the /api/tokens routes."""

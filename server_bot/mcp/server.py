@@ -172,6 +172,11 @@ class _Calls:
         if scope not in caller.token.scopes:
             message = f"This access token lacks the {scope!r} scope; create one with it to use this tool."
             return ToolOutput(message, is_error=True, code="scope_missing")
+        try:
+            # A ban or suspension follows the person onto every front, whatever the tool.
+            await self._deps.tools.core.access.check_not_blocked(caller.token.user_id)
+        except CoreError as exc:
+            return ToolOutput(exc.user_message, is_error=True, code=exception_code(exc))
         return None
 
     async def _with_roles(self, actor: Actor) -> Actor:

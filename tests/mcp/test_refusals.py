@@ -151,3 +151,24 @@ async def test_someone_elses_transcript_is_a_tool_error_not_a_leak(mcp: McpStack
         )
     assert result.is_error
     assert "secret plans" not in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_banned_person_is_refused_every_tool(mcp: McpStack) -> None:
+    token = await mcp.token("bob", "chat,transcripts")
+    await mcp.stack.server.ctx.core.access.ban(token.info.user_id)
+    async with connected(mcp.url, token.secret) as session:
+        listed = await session.call_tool("list_sessions", {})
+    assert listed.is_error and "banned" in listed.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.redis
+async def test_the_per_token_limit_counts_in_redis_when_configured(
+    devcord: Devcord, tmp_path: Path, redis_url: str
+) -> None:
+    allowed = int(TEST_RATE_PER_TOKEN.split("/")[0])
+    async with mcp_stack(devcord, FakeEngine(replies), tmp_path, redis_url=redis_url) as mcp:
+        token = await mcp.token("alice", "transcripts")
+        async with connected(mcp.url, token.secret) as session:
+            results = [await session.call_tool("list_sessions", {}) for _ in range(allowed + 1)]
+        assert mcp.endpoint.limiter.uses_redis and not mcp.endpoint.limiter.degraded
+    assert [r.is_error for r in results] == [False] * allowed + [True]
