@@ -1,4 +1,4 @@
-"""Personal access tokens: shown once, stored hashed, scoped, revocable (real SQLite, migrated)."""
+"""Personal access tokens: shown once, stored hashed, scoped, revocable (migrated SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,37 @@ from server_bot.mcp.tokens import InvalidScopes, TokenNotFound, TokenStore, hash
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[TokenStore]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    await upgrade_to_head(url)
-    tokens = TokenStore.open(url)
+async def store(database_url: str) -> AsyncIterator[TokenStore]:
+    await upgrade_to_head(database_url)
+    tokens = TokenStore.open(database_url)
     yield tokens
     await tokens.aclose()
 
 
-async def test_a_new_token_verifies_and_only_its_hash_is_stored(store: TokenStore, tmp_path: Path) -> None:
+async def test_a_new_token_verifies_and_is_marked_used(store: TokenStore) -> None:
     new = await store.create(42, "chat,transcripts", name="laptop")
     assert new.secret.startswith("mlz_") and len(new.secret) > 40
     info = await store.verify(new.secret)
     assert info is not None and info.user_id == 42 and info.scopes == {"chat", "transcripts"}
-    raw = (tmp_path / "db.sqlite").read_bytes()
-    assert new.secret.encode() not in raw
+    assert (await store.list_for(42))[0].last_used_at is not None
+
+
+async def test_only_the_hash_of_a_token_is_stored(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    await upgrade_to_head(url)
+    store = TokenStore.open(url)
+    try:
+        new = await store.create(42, "chat")
+    finally:
+        await store.aclose()
+    assert new.secret.encode() not in _database_bytes(tmp_path)
     with sqlite3.connect(tmp_path / "db.sqlite") as db:
         assert db.execute("select token_hash from access_tokens").fetchone()[0] == hash_token(new.secret)
+
+
+def _database_bytes(folder: Path) -> bytes:
+    """The SQLite file with its WAL, as stored on disk."""
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("db.sqlite*")))
 
 
 async def test_a_revoked_or_unknown_token_does_not_verify(store: TokenStore) -> None:
