@@ -7,13 +7,13 @@ turns into a tool result with `isError` and the message meant for the user.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from server_bot.core import (
@@ -37,6 +37,7 @@ from shared.permissions import CLIENT_BOT_PERMISSIONS, SERVER_BOT_PERMISSIONS, n
 ProgressFn = Callable[[float, str], Awaitable[None]]
 MAX_PROMPT_CHARS = 8000  # the core applies ChatSettings.max_prompt_chars too; this bounds the wire
 MAX_POST_CHARS = 2000  # one Discord message
+CLOSE_TIMEOUT_S = 10.0  # for the core to stop a cancelled reply
 
 
 class ToolRefused(Exception):
@@ -173,8 +174,7 @@ async def ask(call: ToolCall, args: AskArgs) -> ToolOutput:
     call.channel_id = session.channel_id
     stream = await core.conversation.submit(call.actor, session.id, args.prompt)
     notes: list[str] = []
-    # Closing the stream early (the client cancelled: this task is cancelled) stops the generation.
-    async with contextlib.aclosing(stream):
+    try:
         async for event in stream:
             if isinstance(event, TextSoFar):
                 await call.progress(len(event.text), event.text)
@@ -199,6 +199,11 @@ async def ask(call: ToolCall, args: AskArgs) -> ToolOutput:
                 return ToolOutput(event.message, is_error=True, code="withheld")
             elif isinstance(event, Failed):
                 return ToolOutput(event.message, is_error=True, code=event.code)
+    finally:
+        # Closing the stream early (the client cancelled, so this task is being cancelled) is what stops
+        # the generation on the AI host: shielded, so the core's clean-up is not cancelled with us.
+        with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            await stream.aclose()
     return ToolOutput("The reply ended without an answer.", is_error=True, code="no_final_event")
 
 

@@ -14,7 +14,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from client_bot.engine import Engine, GenerationRequest
+from client_bot.engine import Engine, FakeEngine, GenerationRequest
 from devcord import Devcord
 from meatlizard.stack import Stack
 from meatlizard.web_login import web_on_devcord
@@ -30,6 +30,18 @@ def replies(request: GenerationRequest) -> str:
     if prompt == "count":
         return " ".join(str(number) for number in range(400))
     return f"You said: {prompt}"
+
+
+class RecordingEngine(FakeEngine):
+    """The fake engine, noting which requests the AI host was asked to stop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cancelled: list[str] = []
+
+    def cancel(self, request_id: str) -> bool:
+        self.cancelled.append(request_id)
+        return super().cancel(request_id)
 
 
 # Tight enough for a test to reach it, loose enough for the others never to.
