@@ -136,16 +136,16 @@ class _Calls:
     async def _run(
         self, spec: ToolSpec, call: ToolCall, caller: _Caller, arguments: dict[str, Any]
     ) -> ToolOutput:
-        refusal = await self._admit(spec.scope, caller)
-        if refusal is not None:
-            return refusal
         try:
-            args = spec.arguments.model_validate(arguments)
-        except ValidationError as exc:
-            raise MCPError(
-                types.INVALID_PARAMS, f"invalid arguments for {spec.name}: {_describe(exc)}"
-            ) from None
-        try:
+            refusal = await self._admit(spec.scope, caller)
+            if refusal is not None:
+                return refusal
+            try:
+                args = spec.arguments.model_validate(arguments)
+            except ValidationError as exc:
+                raise MCPError(
+                    types.INVALID_PARAMS, f"invalid arguments for {spec.name}: {_describe(exc)}"
+                ) from None
             if spec.scope == "admin":
                 call.actor = await self._with_roles(call.actor)
                 await call.deps.core.access.require_admin(call.actor)
@@ -259,6 +259,9 @@ class _Calls:
                 markdown = await transcript_markdown(call, uuid.UUID(match.group(1)))
             except CoreError as exc:
                 raise MCPError(types.INVALID_PARAMS, exc.user_message) from None
+            except Exception:
+                log.exception("MCP resources/read failed")
+                raise MCPError(types.INTERNAL_ERROR, "Internal error; it was logged.") from None
         except BaseException as exc:
             detail = _error_code(exc) if isinstance(exc, MCPError) else exception_code(exc)
             with anyio.CancelScope(shield=True):

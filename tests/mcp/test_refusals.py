@@ -3,6 +3,7 @@ and bad arguments, each with an error that says what is wrong (SDK client over S
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from mcp.shared.exceptions import MCPError
 from client_bot.engine import FakeEngine
 from devcord import Devcord
 from server_bot.mcp.http import UNAUTHENTICATED
+from server_bot.mcp.tools import TOOLS, ToolOutput
 from tests.mcp.harness import (
     INITIALIZE,
     TEST_RATE_PER_TOKEN,
@@ -172,3 +174,18 @@ async def test_the_per_token_limit_counts_in_redis_when_configured(
             results = [await session.call_tool("list_sessions", {}) for _ in range(allowed + 1)]
         assert mcp.endpoint.limiter.uses_redis and not mcp.endpoint.limiter.degraded
     assert [r.is_error for r in results] == [False] * allowed + [True]
+
+
+async def test_an_unexpected_failure_is_a_tool_error_without_a_stack_trace(
+    mcp: McpStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(call: object, args: object) -> ToolOutput:
+        raise RuntimeError("database password=hunter2 in a traceback")
+
+    monkeypatch.setitem(TOOLS, "list_sessions", dataclasses.replace(TOOLS["list_sessions"], run=broken))
+    token = await mcp.token("alice", "transcripts")
+    async with connected(mcp.url, token.secret) as session:
+        result = await session.call_tool("list_sessions", {})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and text == "Internal error; it was logged. Please try again."
+    assert "hunter2" not in mcp.audit_path.read_text(encoding="utf-8")
