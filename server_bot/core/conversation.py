@@ -13,8 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator
 
 from server_bot.core.access import AccessService
 from server_bot.core.errors import (
@@ -28,7 +27,6 @@ from server_bot.core.events import (
     Accepted,
     ContextDropped,
     Failed,
-    FailureCode,
     FallbackReply,
     Finished,
     ReplyEvent,
@@ -42,6 +40,7 @@ from server_bot.core.notices import Notices
 from server_bot.core.ports import Relay, RelayPending, Repository
 from server_bot.core.relay_events import TextChunk, translate
 from server_bot.core.sessions import SessionService
+from server_bot.core.streams import Closed, InFlight, ReplyStreamImpl, Stopped, pump_events
 from server_bot.core.validation import clean_prompt
 from server_bot.db import errors as db_errors
 from server_bot.db.models import Role
@@ -56,44 +55,6 @@ from shared.tasks import spawn
 log = get_logger(__name__)
 
 REQUEST_METRIC = "request"  # = server_bot.metrics_chart.REQUEST (that module pulls in matplotlib)
-
-
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    """Queue sentinel: the reply ends now (its session was closed, or the server is shutting down)."""
-
-    code: FailureCode = "session_closed"
-
-
-class _Stopped:
-    """Queue sentinel: the user stopped a reply the AI host cannot hear about (it is offline)."""
-
-
-@dataclass
-class _InFlight:
-    request_id: str
-    session: SessionInfo
-    queue: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
-
-
-class ReplyStreamImpl:
-    """A `ReplyStream`: an async generator with the session it belongs to."""
-
-    def __init__(self, session_id: uuid.UUID, events: AsyncIterator[ReplyEvent]) -> None:
-        self._session_id = session_id
-        self._events = events
-
-    @property
-    def session_id(self) -> uuid.UUID:
-        return self._session_id
-
-    def __aiter__(self) -> AsyncIterator[ReplyEvent]:
-        return self._events
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 class ConversationService:
@@ -120,10 +81,11 @@ class ConversationService:
         self._chat = chat
         self._fallback = fallback or FallbackResponder()
         self._turn_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._in_flight: dict[str, _InFlight] = {}
+        self._in_flight: dict[str, InFlight] = {}
         # Per session: how many dropped turns the user was last told of (the notice is said once).
         self._context_told: dict[uuid.UUID, int] = {}
         self._closing = False
+        self._streams = 0  # streams started and not yet ended (shutdown waits for them)
 
     # ---- public API -----------------------------------------------------------------------------------
 
@@ -172,13 +134,13 @@ class ConversationService:
         if self._relay.client_online():
             await self._relay.cancel(request_id)
         else:
-            flight.queue.put_nowait(_Stopped())
+            flight.queue.put_nowait(Stopped())
 
     async def cancel_session(self, session_id: uuid.UUID) -> None:
         """End the session's reply in flight, if any (the session is being closed)."""
         for flight in list(self._in_flight.values()):
             if flight.session.id == session_id:
-                flight.queue.put_nowait(_Closed())
+                flight.queue.put_nowait(Closed())
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
 
@@ -187,9 +149,9 @@ class ConversationService:
         user is told once, now), and this waits (up to `timeout_s`) for the fronts to show it."""
         self._closing = True
         for flight in list(self._in_flight.values()):
-            flight.queue.put_nowait(_Closed("server_restarted"))
+            flight.queue.put_nowait(Closed("server_restarted"))
         async with asyncio.timeout(timeout_s):
-            while self._in_flight:  # noqa: ASYNC110 - a few ticks at shutdown, not worth an event
+            while self._streams:  # noqa: ASYNC110 - a few ticks at shutdown, not worth an event
                 await asyncio.sleep(0.01)
 
     def in_flight(self, session_id: uuid.UUID) -> str | None:
@@ -222,7 +184,21 @@ class ConversationService:
     async def _answer(
         self, session: SessionInfo, *, prompt: str | None, regenerating: int | None
     ) -> AsyncGenerator[ReplyEvent, None]:
+        self._streams += 1
+        try:
+            async with contextlib.aclosing(self._answer_in_turn(session, prompt, regenerating)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self._streams -= 1
+
+    async def _answer_in_turn(
+        self, session: SessionInfo, prompt: str | None, regenerating: int | None
+    ) -> AsyncGenerator[ReplyEvent, None]:
         async with self._turn_locks[session.id]:
+            if self._closing:  # it waited its turn while the server began to shut down
+                yield Failed.of("server_restarted")
+                return
             try:
                 session = await self._repo.get_session(session.id)
                 if not session.is_open:
@@ -250,10 +226,10 @@ class ConversationService:
                     yield event
 
     async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncGenerator[ReplyEvent, None]:
-        flight = _InFlight(pending.request_id, session)
+        flight = InFlight(pending.request_id, session)
         self._in_flight[flight.request_id] = flight
         await self._repo.add_request(flight.request_id, session.id)
-        pump = spawn(_pump(pending, flight.queue), name=f"core:pump:{flight.request_id}")
+        pump = spawn(pump_events(pending, flight.queue), name=f"core:pump:{flight.request_id}")
         final = False
         text = ""
         withholding = False  # once the text so far would be blocked, nothing more of it is shown
@@ -261,11 +237,11 @@ class ConversationService:
             yield Accepted(flight.request_id, session.id)
             while not final:
                 item = await flight.queue.get()
-                if isinstance(item, _Closed):
+                if isinstance(item, Closed):
                     final = True
                     yield Failed.of(item.code)
                     continue
-                if isinstance(item, _Stopped):
+                if isinstance(item, Stopped):
                     item = protocol.Done(request_id=flight.request_id, text=text, finish_reason="cancelled")
                 update = translate(item)
                 if update is None:
@@ -287,15 +263,18 @@ class ConversationService:
                 else:
                     yield update
         finally:
-            self._in_flight.pop(flight.request_id, None)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             if not final:  # the front went away mid-reply: spare the AI host the work
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
-            with contextlib.suppress(db_errors.DatabaseError):
-                await self._repo.finish_request(flight.request_id)
+            try:
+                with contextlib.suppress(db_errors.DatabaseError):
+                    await self._repo.finish_request(flight.request_id)
+            finally:
+                # Last, so `aclose` knows the stream touches the database no more.
+                self._in_flight.pop(flight.request_id, None)
 
     async def _finish(self, session: SessionInfo, done: protocol.Done) -> AsyncGenerator[ReplyEvent, None]:
         await self._record_metric(done)
@@ -345,11 +324,7 @@ class ConversationService:
     # ---- helpers --------------------------------------------------------------------------------------
 
     async def _turns(self, session: SessionInfo) -> list[protocol.ChatTurn]:
-        system = session.system_prompt or self._chat.system_prompt
-        # The platform's preamble sits above whatever the user set, so no `/chat system` can remove it.
-        if self._chat.platform_preamble:
-            system = f"{self._chat.platform_preamble}\n\n{system}"
-        turns = [protocol.ChatTurn(role="system", content=system)]
+        turns = [protocol.ChatTurn(role="system", content=system_text(self._chat, session.system_prompt))]
         turns += [
             protocol.ChatTurn(role=role.value, content=text)
             for role, text in await self._repo.history(session.id)
@@ -383,13 +358,16 @@ class ConversationService:
         )
 
 
+def system_text(chat: ChatSettings, session_prompt: str | None) -> str:
+    """The system turn the model sees: the platform's preamble, then the session's (or default) prompt.
+
+    The preamble sits above whatever the user set, so no `/chat system` can remove it."""
+    system = session_prompt or chat.system_prompt
+    return f"{chat.platform_preamble}\n\n{system}" if chat.platform_preamble else system
+
+
 def _params(session: SessionInfo) -> protocol.GenerationParams:
     # Rows written before the core validated settings may hold anything; never let them fail a prompt.
     temperature = session.temperature if 0.0 <= session.temperature <= 2.0 else 0.7
     max_tokens = min(max(session.max_tokens, 1), 8192)
     return protocol.GenerationParams(max_tokens=max_tokens, temperature=temperature)
-
-
-async def _pump(pending: RelayPending, queue: asyncio.Queue[object]) -> None:
-    async for event in pending:
-        queue.put_nowait(event)

@@ -9,6 +9,7 @@ import pytest
 from client_bot.engine import ChatTurn, EngineConfig, GenerationRequest, GenerationResult, LlamaEngine
 from devcord import Devcord
 from devcord.testing import Driver
+from server_bot.core.conversation import system_text
 from shared.config import ChatSettings
 from tests.e2e.harness import bot_reply, stack_on, start_chat
 
@@ -28,7 +29,7 @@ async def _direct_reply() -> str:
     request = GenerationRequest(
         request_id="reference",
         session_id="reference",
-        messages=[ChatTurn("system", ChatSettings().system_prompt), ChatTurn("user", PROMPT)],
+        messages=[ChatTurn("system", system_text(ChatSettings(), None)), ChatTurn("user", PROMPT)],
         max_tokens=GREEDY["default_max_tokens"],
         temperature=0.0,
     )

@@ -1,5 +1,7 @@
 """`/ai-admin`: status, switches, session transfer, metrics, backups, restarts and a permission check.
 
+The commands live here; what they report (and the metrics sampler) in `reports`.
+
 Only members holding the admin role may use it. The core decides, by role id (`DISCORD_ADMIN_ROLE_ID`, or
 the id recorded at first start), on every invocation, from the member's role ids Discord sends with the
 interaction: the command is not hidden with `default_member_permissions`, because a guild can change
@@ -15,7 +17,7 @@ import asyncio
 import io
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import discord
@@ -27,22 +29,18 @@ from server_bot.backup import BackupError, backup_database, backup_transcripts
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.command_tree import command_code
 from server_bot.core import Actor, NotAdmin, SessionAlreadyOpen
-from server_bot.db.errors import DatabaseError
 from server_bot.errors import ChatError, RelayUnavailable
-from server_bot.metrics_chart import CLIENT, KINDS, REQUEST, period, render_png, summarise
+from server_bot.exts.admin import reports
+from server_bot.metrics_chart import KINDS, period, render_png, summarise
 from shared import protocol
 from shared.audit import AuditLevel
 from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
 from shared.mentions import NO_PINGS, neutralise_mentions
-from shared.permissions import SERVER_BOT_PERMISSIONS
 from shared.tasks import spawn
 
 log = get_logger(__name__)
 
-# A server-bot restart waits at most this long for the replies being written to finish.
-DRAIN_LIMIT_S = 600.0
-_TOKENS_WINDOW = timedelta(minutes=5)
 
 ExitFunction = Callable[[int], Coroutine[Any, Any, None]]
 
@@ -61,7 +59,7 @@ class Admin(commands.Cog):
         self._sampler: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self._sampler = spawn(self._sample_client_forever(), name="admin:metrics-sampler")
+        self._sampler = spawn(reports.sample_client_forever(self.ctx), name="admin:metrics-sampler")
 
     async def cog_unload(self) -> None:
         if self._sampler is not None:
@@ -73,7 +71,7 @@ class Admin(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         await self._require_admin(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await _reply(interaction, await self._status_text(interaction.guild))
+        await _reply(interaction, await reports.status_text(self.ctx, self.started))
 
     @ai_admin.command(
         name="toggle", description="Pause new chats and prompts, or switch offline fallback replies"
@@ -189,7 +187,7 @@ class Admin(commands.Cog):
             )
             return
         in_flight = self.ctx.hub.in_flight
-        await self._drain()
+        await reports.drain(self.ctx)
         log.info("admin %s restarts the server-bot (exit code %d)", admin.user_id, RESTART_EXIT_CODE)
         await _reply(
             interaction,
@@ -205,7 +203,7 @@ class Admin(commands.Cog):
         await self._require_admin(interaction)
         guild = interaction.guild
         assert guild is not None  # guild_only
-        await _reply(interaction, permissions_report(guild.me.guild_permissions))
+        await _reply(interaction, reports.permissions_report(guild.me.guild_permissions))
 
     # ---- helpers --------------------------------------------------------------------------------
 
@@ -227,85 +225,6 @@ class Admin(commands.Cog):
         )
         log.info("refused /%s to user %s: not an admin", command_code(interaction), member.id)
         raise NotAdmin(role)
-
-    async def _status_text(self, guild: discord.Guild | None) -> str:
-        hub, client = self.ctx.hub, self.ctx.hub.client
-        if hub.client_online() and client is not None:
-            client_line = (
-                f"online, model `{client.model}`, up {_duration(client.uptime_s)}, "
-                f"queue depth {client.queue_depth}"
-            )
-        else:
-            client_line = "**offline**"
-        paused = await self.ctx.core.access.paused()
-        fallback = await self.ctx.core.access.fallback_enabled()
-        return "\n".join(
-            [
-                "**AI chat status**",
-                f"Client-bot: {client_line}",
-                f"Server-bot: up {_duration(time.monotonic() - self.started)}",
-                f"Active sessions: {await self.ctx.repo.count_open_sessions()}, "
-                f"replies in progress: {hub.in_flight}",
-                f"Tokens/s (last 5 min): {await self._recent_tokens_per_s()}",
-                f"Requests: {'**paused**' if paused else 'accepted'}, "
-                f"fallback: {'on' if fallback else 'off'}",
-            ]
-        )
-
-    async def _recent_tokens_per_s(self) -> str:
-        end = datetime.now(UTC)
-        samples = await self.ctx.repo.metric_samples(
-            end - _TOKENS_WINDOW, end + timedelta(seconds=1), [REQUEST]
-        )
-        tokens = sum(s.tokens or 0 for s in samples)
-        seconds = sum((s.latency_ms or 0.0) / 1000 for s in samples)
-        if seconds > 0:
-            return f"{tokens / seconds:.1f} ({len(samples)} replies)"
-        return "n/a (no replies)"
-
-    async def _drain(self) -> None:
-        deadline = time.monotonic() + DRAIN_LIMIT_S
-        # Polling: the hub has no event for "nothing in flight", and this runs once per restart.
-        while self.ctx.hub.in_flight and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
-
-    async def _sample_client_forever(self) -> None:
-        interval = self.ctx.server.metrics_sample_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            online = self.ctx.hub.client_online()
-            client = self.ctx.hub.client
-            try:
-                await self.ctx.repo.add_metric_sample(
-                    CLIENT,
-                    value=1.0 if online else 0.0,
-                    tokens_per_s=client.tokens_per_s if online and client is not None else None,
-                )
-            except DatabaseError:
-                log.warning("could not store a client-bot metric sample", exc_info=True)
-
-
-def permissions_report(have: discord.Permissions) -> str:
-    """Which needed permissions the bot lacks and which it holds without needing them."""
-    missing = [name for name, needed in SERVER_BOT_PERMISSIONS if needed and not getattr(have, name)]
-    excessive = [name for name, held in have if held and not getattr(SERVER_BOT_PERMISSIONS, name)]
-    lines = ["**Server-bot permissions**"]
-    lines.append("Missing: " + (", ".join(f"`{n}`" for n in missing) if missing else "none"))
-    lines.append("Excessive: " + (", ".join(f"`{n}`" for n in excessive) if excessive else "none"))
-    if have.administrator:
-        lines.append("The bot has `administrator`, which grants everything: give it only the needed set.")
-    return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    minutes, _ = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{int(seconds)} s"
 
 
 async def _reply(interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
