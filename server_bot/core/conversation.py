@@ -363,7 +363,8 @@ def system_text(chat: ChatSettings, session_prompt: str | None) -> str:
 
     The preamble sits above whatever the user set, so no `/chat system` can remove it."""
     system = session_prompt or chat.system_prompt
-    return f"{chat.platform_preamble}\n\n{system}" if chat.platform_preamble else system
+    preamble = chat.platform_preamble.strip()
+    return f"{preamble}\n\n{system}" if preamble else system
 
 
 def _params(session: SessionInfo) -> protocol.GenerationParams:
