@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from meatlizard import mcp_cli
 from meatlizard.invite import BOT_PERMISSIONS, BOT_SCOPES, InviteError, invite_url
 from shared.envelope import generate_key_hex
 from shared.permissions import names
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.add_argument("--batch", type=int, default=500, help="rows per committed batch (default 500)")
     reseal.add_argument("--check", action="store_true", help="only count rows under a previous key")
     reseal.set_defaults(handler=_reseal)
+    mcp_cli.add_commands(commands)
     return parser
 
 

@@ -25,6 +25,7 @@ from meatlizard.web_login import web_on_devcord
 from server_bot.bot import ServerBot
 from server_bot.main import ServerSettings, server_context
 from server_bot.main import health_server as server_health
+from server_bot.mcp.wiring import serving_mcp
 from server_bot.ratelimit import RateRules
 from server_bot.web import WebServer
 from shared import discord_endpoints
@@ -284,8 +285,10 @@ async def running_stack(devcord: Devcord, engine: Engine, options: StackOptions)
                     await stack.start_host(number)
                 async with contextlib.AsyncExitStack() as web:
                     if options.web:
+                        mcp = await web.enter_async_context(serving_mcp(ctx, server, enabled=True))
+                        assert mcp is not None
                         stack.web = await web.enter_async_context(
-                            web_on_devcord(devcord, ctx, options.web_port)
+                            web_on_devcord(devcord, ctx, options.web_port, **mcp.web_extras())
                         )
                     yield stack
             finally:

@@ -9,6 +9,7 @@ import contextlib
 import secrets
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 
@@ -29,7 +30,9 @@ async def register_client(devcord: Devcord, redirect_uri: str) -> tuple[int, str
 
 
 @contextlib.asynccontextmanager
-async def web_on_devcord(devcord: Devcord, parts: ServerParts, port: int) -> AsyncIterator[WebServer]:
+async def web_on_devcord(
+    devcord: Devcord, parts: ServerParts, port: int, **extras: Any
+) -> AsyncIterator[WebServer]:
     """Serve the web app on 127.0.0.1:`port` (0: a free one) with login through `devcord`."""
     if port == 0:
         with socket.socket() as sock:
@@ -48,6 +51,6 @@ async def web_on_devcord(devcord: Devcord, parts: ServerParts, port: int) -> Asy
         discord_client_secret=client_secret,
         discord_authorize_url=devcord.base_url + "/oauth2/authorize",
     )
-    async with serving(settings, parts) as web:
+    async with serving(settings, parts, **extras) as web:  # extras: mounts, routers (MCP)
         assert web is not None
         yield web

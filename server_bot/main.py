@@ -14,6 +14,7 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
+from server_bot.mcp.wiring import serving_mcp
 from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
 from server_bot.ratelimit import RateLimiter, RateRules
@@ -190,7 +191,9 @@ async def run(settings: ServerSettings) -> int:
     async with (
         server_context(settings, _rate_rules(settings.server)) as ctx,
         ServerBot(ctx) as bot,
-        serving_web(settings.web, ctx),
+        # The MCP endpoint (server_bot/mcp) is served by the web app at /mcp.
+        serving_mcp(ctx, bot, enabled=settings.web.enabled) as mcp,
+        serving_web(settings.web, ctx, **(mcp.web_extras() if mcp is not None else {})),
     ):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()

@@ -243,3 +243,20 @@ class PromptRequest(Base):
     state: Mapped[str] = mapped_column(String(16), default=RequestState.PENDING.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessToken(Base):
+    """A personal access token for the MCP server (`server_bot.mcp.tokens`). Only its SHA-256 is stored:
+    the token itself is shown once, at creation. Revoked tokens are kept (revoked_at set) for the record."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A comma-separated subset of "chat,transcripts,admin".
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -82,6 +82,10 @@ def create_app(ctx: WebContext) -> FastAPI:
         app.add_middleware(_proxy_headers(settings.trusted_proxies))
     for module in (auth, chat, transcripts, admin):
         app.include_router(module.router)
+    for router in ctx.routers:  # e.g. /api/tokens (server_bot/mcp)
+        app.include_router(router)
+    for path, mounted in ctx.mounts.items():  # e.g. /mcp (server_bot/mcp), which does its own auth
+        app.add_route(path, mounted)  # type: ignore[arg-type]
     app.add_exception_handler(WebError, _web_error)  # type: ignore[arg-type]
     app.add_exception_handler(CoreError, _core_error)  # type: ignore[arg-type]
     for path, name in _PAGES.items():

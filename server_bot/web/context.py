@@ -3,8 +3,12 @@ server-bot process from its own objects (the same core, relay, database and obje
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from fastapi import APIRouter
+from starlette.types import ASGIApp
 
 from server_bot.core import Core
 from server_bot.core.ports import ObjectStore, Relay
@@ -48,3 +52,7 @@ class WebContext:
     relay: RelayStatus
     logins: Logins = field(default_factory=Logins)
     pumps: ReplyPumps = field(default_factory=ReplyPumps)
+    # Further ASGI apps served at a path, e.g. {"/mcp": the MCP endpoint} (server_bot/mcp).
+    mounts: Mapping[str, ASGIApp] = field(default_factory=dict)
+    # Further routers, e.g. /api/tokens (server_bot/mcp/web_tokens.py).
+    routers: Sequence[APIRouter] = ()

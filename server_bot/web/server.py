@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from server_bot.core import Core
 from server_bot.core.ports import ObjectStore
@@ -94,6 +95,8 @@ def build_web(
     audit: AuditLog,
     relay: RelayStatus,
     redis_url: str | None,
+    mounts: Mapping[str, ASGIApp] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> WebServer:
     """The web app over the server-bot's own core, object store, audit log and relay."""
     if settings.discord_client_id is None or settings.discord_client_secret is None:
@@ -109,7 +112,9 @@ def build_web(
         guild_id=guild_id,
     )
     limits = WebLimits(settings.rate_per_user, settings.rate_per_ip, redis_url)
-    ctx = WebContext(settings, core, login, limits, objects, audit, relay)
+    ctx = WebContext(
+        settings, core, login, limits, objects, audit, relay, mounts=dict(mounts or {}), routers=routers
+    )
 
     async def on_stop() -> None:
         await ctx.pumps.aclose()
@@ -136,7 +141,12 @@ class ServerParts(Protocol):
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: WebSettings, parts: ServerParts) -> AsyncIterator[WebServer | None]:
+async def serving(
+    settings: WebSettings,
+    parts: ServerParts,
+    mounts: Mapping[str, ASGIApp] | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> AsyncIterator[WebServer | None]:
     """Run the web app beside the bot while the block runs (nothing when `WEB_ENABLED` is false)."""
     if not settings.enabled:
         yield None
@@ -150,6 +160,8 @@ async def serving(settings: WebSettings, parts: ServerParts) -> AsyncIterator[We
         audit=parts.audit,
         relay=parts.hub,
         redis_url=parts.storage.redis_url,
+        mounts=mounts,
+        routers=routers,
     )
     await web.start()
     try:

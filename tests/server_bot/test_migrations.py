@@ -30,6 +30,7 @@ TABLES = {
     "admin_toggles",
     "requests",
     "bot_settings",
+    "access_tokens",
 }
 
 
