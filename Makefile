@@ -41,6 +41,7 @@ bench: install
 	$(PY) bench/envelope.py
 	$(PY) bench/engine.py
 	$(PY) bench/relay_overhead.py
+	$(PY) bench/scale.py
 
 # Long reliability runs, not part of `make test` (a short smoke of chaos is): see docs/reliability.md.
 chaos: install
