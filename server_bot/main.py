@@ -14,9 +14,10 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
+from server_bot.lifecycle import start_retention
 from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
-from server_bot.ratelimit import RateLimiter, RateRules
+from server_bot.ratelimit import RateLimitConfigError, RateLimiter, RateRules
 from server_bot.relay import RelayHub
 from server_bot.web import serving as serving_web
 from shared import discord_endpoints
@@ -26,6 +27,7 @@ from shared.config import (
     ConfigError,
     DiscordSettings,
     RelaySettings,
+    RetentionSettings,
     ServerBotSettings,
     StorageSettings,
     WebSettings,
@@ -46,6 +48,7 @@ class ServerSettings:
     chat: ChatSettings
     storage: StorageSettings
     web: WebSettings = field(default_factory=WebSettings)  # server_bot/web, off by default
+    retention: RetentionSettings = field(default_factory=RetentionSettings)  # docs/security.md
 
     def __post_init__(self) -> None:
         self.check_across_areas()
@@ -68,6 +71,7 @@ class ServerSettings:
             ChatSettings,
             StorageSettings,
             WebSettings,
+            RetentionSettings,
         )
         return cls(*load_all(*classes))  # type: ignore[arg-type]
 
@@ -107,6 +111,8 @@ async def server_context(
         repo = Repository(create_sessionmaker(engine), sealer)
         limiter = RateLimiter.from_url(storage.redis_url, rate_rules)
         stack.push_async_callback(limiter.aclose)
+        # A wrong Redis password or TLS setup stops start-up here (RedisConfigError names REDIS_URL only).
+        await limiter.verify()
         audit = AuditLog(storage.audit_log_file, sinks=[repo.audit_sink])
         stack.callback(audit.close)
         relay = settings.relay
@@ -119,6 +125,9 @@ async def server_context(
         if isinstance(objects, S3ObjectStore):
             # Creates the private bucket on first start; an unreachable S3 stops start-up here, clearly.
             await objects.ensure_bucket()
+        # The retention purge (and, on S3, the bucket's expiry rules); closed before the engine.
+        retention = await start_retention(create_sessionmaker(engine), objects, settings.retention, audit)
+        stack.push_async_callback(retention.aclose)
         moderator = None if settings.server.moderation_config is None else load_moderator(settings)
         core = Core(
             repo=repo,
@@ -210,7 +219,7 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         code = asyncio.run(run(settings))
-    except (ConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
+    except (ConfigError, RateLimitConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code)
