@@ -14,7 +14,7 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
-from server_bot.lifecycle import start_retention
+from server_bot.lifecycle import UserDataService, start_retention
 from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
 from server_bot.ratelimit import RateLimitConfigError, RateLimiter, RateRules
@@ -141,6 +141,9 @@ async def server_context(
             fallback_default=settings.server.fallback_enabled,
             admin_role_id=settings.discord.admin_role_id,
             transcript_link_ttl_s=storage.transcript_link_ttl_s,
+            user_data=UserDataService(
+                create_sessionmaker(engine), sealer, objects, audit, storage.audit_log_file
+            ),
         )
         yield ServerContext(
             core=core,
