@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 
 import httpx
+from playwright.async_api import Browser, expect
 
 from server_bot.core import Actor
 from server_bot.web.routes.my_data import CONFIRMATION
+from tests.web.browser import signed_in_page
 from tests.web.conftest import Stack, sign_in
 
 
@@ -64,3 +67,28 @@ async def test_delete_my_data_needs_csrf_and_the_confirmation_then_leaves_nothin
     assert len(await repo.list_sessions_for_user(stack.user_id("bob"))) == 1
     assert (await http.get("/api/me/data")).status_code == 401, "the sign-in ended with the data"
     await http.aclose()
+
+
+async def test_the_page_downloads_my_data_and_deletes_it_only_after_the_typed_confirmation(
+    browser: Browser, stack: Stack
+) -> None:
+    alice = stack.user_id("alice")
+    await _chat(stack, "alice", "alice-says-PERIWINKLE")
+    page, problems = await signed_in_page(browser, stack.url, "alice")
+    async with page.expect_download() as info:
+        await page.click("#download-data")
+    path = await (await info.value).path()
+    assert "alice-says-PERIWINKLE" in path.read_text()
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+    await page.click("#forget-me")
+    await asyncio.sleep(0.5)
+    assert len(await stack.core.repo.list_sessions_for_user(alice)) == 1, "cancelled: nothing deleted"
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept(CONFIRMATION)))
+    await page.click("#forget-me")
+    await expect(page.locator("#login")).to_be_visible()
+    assert await stack.core.repo.list_sessions_for_user(alice) == []
+    # The two confirmation dialogs are ours; after the delete the page reloads signed out (/api/me: 401).
+    unexpected = [p for p in problems if not p.startswith("dialog: This deletes") and "401" not in p]
+    assert unexpected == [], problems
