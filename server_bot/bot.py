@@ -83,7 +83,8 @@ class ServerBot(commands.Bot):
         self.exit_code: int | None = None
         # Security alerts (auth refusals, refused envelopes, suspensions) to the admin channel: one per
         # kind per window, the rest counted into the next (docs/security.md).
-        self.alerts = SecurityAlerts(AdminChannelPoster(self), per_window=1)
+        self.alert_poster = AdminChannelPoster(self)
+        self.alerts = SecurityAlerts(self.alert_poster, per_window=1)
         ctx.audit.add_sink(AuditWatcher(self.alerts))
 
     async def setup_hook(self) -> None:
@@ -135,6 +136,7 @@ class ServerBot(commands.Bot):
         except TimeoutError:
             log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()
+        await self.alert_poster.aclose()
         if isinstance(self.tree, AuditedCommandTree):
             await self.tree.drain()
         await super().close()
