@@ -251,7 +251,15 @@ class DriverApi:
         body = await read_json(request)
         user_id = self._user_id(body["user"])
         channel = self.world.channel_named(body["channel"])
-        message = self.world.message(channel.id, int(body["message_id"]))
+        message_id = int(body["message_id"])
+        try:
+            message = self.world.message(channel.id, message_id)
+        except ApiError:
+            # Components on an ephemeral response can be pressed too, by the one user who sees it.
+            found = self.dc.interactions.ephemeral_message(user_id, message_id)
+            if found is None:
+                raise
+            message = found
         interaction = self.dc.interactions.click(user_id, message, str(body["custom_id"]), body.get("values"))
         return json_response(self.dc.interactions.view(interaction), status=201)
 

@@ -137,6 +137,22 @@ class Interactions:
         )
         return interaction
 
+    def ephemeral_message(self, user_id: int, message_id: int) -> Message | None:
+        """An ephemeral response shown to `user_id` (it lives with its interaction, not in the channel);
+        only its recipient can see it, so only they can press its components."""
+        for interaction in self.by_id.values():
+            if interaction.user_id != user_id:
+                continue
+            for message in (interaction.original, *interaction.followups):
+                if (
+                    message is not None
+                    and message.id == message_id
+                    and message.flags & EPHEMERAL
+                    and not message.deleted
+                ):
+                    return message
+        return None
+
     def _user_permissions(self, user_id: int, channel: Channel) -> int:
         perms = self.world.permissions(channel, user_id)
         if not perms & P.VIEW_CHANNEL:

@@ -9,10 +9,12 @@ import discord
 from discord.ext import commands
 
 from server_bot import channels
+from server_bot.alert_poster import AdminChannelPoster
 from server_bot.command_tree import AuditedCommandTree
 from server_bot.core import Core
 from server_bot.db.repository import Repository
 from server_bot.fallback import FallbackResponder
+from server_bot.lifecycle import AuditWatcher, SecurityAlerts
 from server_bot.moderation import Moderator
 from server_bot.objects import ObjectStore
 from server_bot.ratelimit import RateLimiter
@@ -79,6 +81,11 @@ class ServerBot(commands.Bot):
         self._ready_once = False
         # Set by `exit_with`; `main` exits the process with it once the bot has closed.
         self.exit_code: int | None = None
+        # Security alerts (auth refusals, refused envelopes, suspensions) to the admin channel: one per
+        # kind per window, the rest counted into the next (docs/security.md).
+        self.alert_poster = AdminChannelPoster(self)
+        self.alerts = SecurityAlerts(self.alert_poster, per_window=1)
+        ctx.audit.add_sink(AuditWatcher(self.alerts))
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -129,6 +136,7 @@ class ServerBot(commands.Bot):
         except TimeoutError:
             log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()
+        await self.alert_poster.aclose()
         if isinstance(self.tree, AuditedCommandTree):
             await self.tree.drain()
         await super().close()

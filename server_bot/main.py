@@ -14,10 +14,11 @@ from server_bot.db.engine import create_engine, create_sessionmaker
 from server_bot.db.migrate import upgrade_to_head
 from server_bot.db.repository import Repository
 from server_bot.db.sealing import StorageSealer
+from server_bot.lifecycle import UserDataService, start_retention
 from server_bot.mcp.wiring import serving_mcp
 from server_bot.moderation import ModerationConfigError, Moderator
 from server_bot.objects import LocalFolderStore, ObjectStore, ObjectStoreError, S3ObjectStore
-from server_bot.ratelimit import RateLimiter, RateRules
+from server_bot.ratelimit import RateLimitConfigError, RateLimiter, RateRules
 from server_bot.relay import RelayHub
 from server_bot.web import serving as serving_web
 from shared import discord_endpoints
@@ -27,6 +28,7 @@ from shared.config import (
     ConfigError,
     DiscordSettings,
     RelaySettings,
+    RetentionSettings,
     ServerBotSettings,
     StorageSettings,
     WebSettings,
@@ -47,6 +49,7 @@ class ServerSettings:
     chat: ChatSettings
     storage: StorageSettings
     web: WebSettings = field(default_factory=WebSettings)  # server_bot/web, off by default
+    retention: RetentionSettings = field(default_factory=RetentionSettings)  # docs/security.md
 
     def __post_init__(self) -> None:
         self.check_across_areas()
@@ -69,6 +72,7 @@ class ServerSettings:
             ChatSettings,
             StorageSettings,
             WebSettings,
+            RetentionSettings,
         )
         return cls(*load_all(*classes))  # type: ignore[arg-type]
 
@@ -108,6 +112,8 @@ async def server_context(
         repo = Repository(create_sessionmaker(engine), sealer)
         limiter = RateLimiter.from_url(storage.redis_url, rate_rules)
         stack.push_async_callback(limiter.aclose)
+        # A wrong Redis password or TLS setup stops start-up here (RedisConfigError names REDIS_URL only).
+        await limiter.verify()
         audit = AuditLog(storage.audit_log_file, sinks=[repo.audit_sink])
         stack.callback(audit.close)
         relay = settings.relay
@@ -120,6 +126,9 @@ async def server_context(
         if isinstance(objects, S3ObjectStore):
             # Creates the private bucket on first start; an unreachable S3 stops start-up here, clearly.
             await objects.ensure_bucket()
+        # The retention purge (and, on S3, the bucket's expiry rules); closed before the engine.
+        retention = await start_retention(create_sessionmaker(engine), objects, settings.retention, audit)
+        stack.push_async_callback(retention.aclose)
         moderator = None if settings.server.moderation_config is None else load_moderator(settings)
         core = Core(
             repo=repo,
@@ -133,6 +142,9 @@ async def server_context(
             fallback_default=settings.server.fallback_enabled,
             admin_role_id=settings.discord.admin_role_id,
             transcript_link_ttl_s=storage.transcript_link_ttl_s,
+            user_data=UserDataService(
+                create_sessionmaker(engine), sealer, objects, audit, storage.audit_log_file
+            ),
         )
         yield ServerContext(
             core=core,
@@ -213,7 +225,7 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         code = asyncio.run(run(settings))
-    except (ConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
+    except (ConfigError, RateLimitConfigError, UnsupportedDiscordVersion) as exc:  # found while starting
         print(f"server-bot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     raise SystemExit(code)

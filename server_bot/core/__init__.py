@@ -88,10 +88,12 @@ from server_bot.core.ports import (
     SystemClock,
 )
 from server_bot.core.sessions import SessionService, TranscriptLink
+from server_bot.core.user_data import EXPORT_FILENAME, UserData, UserDataStore, UserDataUnavailable
 from server_bot.db.records import SessionInfo, Turn
 
 __all__ = [
     "ADMIN_ACTION",
+    "EXPORT_FILENAME",
     "FINAL_EVENTS",
     "FRONT_ENDS",
     "Accepted",
@@ -157,6 +159,9 @@ __all__ = [
     "TranscriptLink",
     "Turn",
     "UnknownHost",
+    "UserData",
+    "UserDataStore",
+    "UserDataUnavailable",
     "Withheld",
     "parse_host_id",
 ]

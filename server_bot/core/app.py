@@ -29,6 +29,7 @@ from server_bot.core.ports import (
     SystemClock,
 )
 from server_bot.core.sessions import SessionService
+from server_bot.core.user_data import UserData, UserDataStore
 from server_bot.fallback import FallbackResponder
 from server_bot.moderation import Moderator
 from shared.audit import AuditLog
@@ -38,7 +39,8 @@ from shared.config import ChatSettings
 class Core:
     """The services, wired together. Attributes: `access`, `sessions`, `conversation`, `moderation`,
     `oversight` (admins' reads), `idle` (closes idle sessions), `hosts` (the GPU hosts: status, drain,
-    reboot; `hosts=` is usually the relay hub, which is both the `Relay` and the `HostDirectory`)."""
+    reboot; `hosts=` is usually the relay hub, which is both the `Relay` and the `HostDirectory`),
+    `user_data` (a person's forget and export; `user_data=` is `server_bot.lifecycle.UserDataService`)."""
 
     def __init__(
         self,
@@ -56,6 +58,7 @@ class Core:
         fallback_default: bool = False,
         admin_role_id: int | None = None,
         transcript_link_ttl_s: int = 900,
+        user_data: UserDataStore | None = None,
     ) -> None:
         clock = clock or SystemClock()
         self.repo = repo
@@ -91,6 +94,8 @@ class Core:
         self.sessions.on_close_cancel(self.conversation.cancel_session)
         self.sessions.on_reset(self.conversation.history_shrank)
         self.access.on_ban(self._close_after_ban)
+        # A person's own data: forget (after closing their session) and export.
+        self.user_data = UserData(self.sessions, user_data)
 
     def subscribe(self, listener: NoticeListener) -> None:
         """Receive `CoreNotice`s (closes, transfers, interrupted requests, moderation alerts)."""

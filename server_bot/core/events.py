@@ -180,7 +180,7 @@ class ReplyStream(Protocol):
 
 # ---- notices outside a stream -------------------------------------------------------------------------
 
-CloseReason = Literal["ended", "banned", "channel_lost", "admin", "idle"]
+CloseReason = Literal["ended", "banned", "channel_lost", "admin", "idle", "forgotten"]
 
 
 @dataclass(frozen=True, slots=True)

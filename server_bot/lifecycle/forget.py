@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server_bot.db.models import (
+    AccessToken,
     AdminToggle,
     AuditEvent,
     ChatSession,
@@ -109,6 +110,8 @@ async def _delete_rows(
     )
     sessions = await db.execute(delete(ChatSession).where(ChatSession.id.in_(session_ids)))
     audit = await db.execute(delete(AuditEvent).where(AuditEvent.user_id == user_id))
+    # Their MCP access tokens (hashes, names, scopes) go too: a forgotten user keeps no way in.
+    await db.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     await db.execute(update(AdminToggle).where(AdminToggle.updated_by == user_id).values(updated_by=None))
     user = await db.execute(delete(User).where(User.id == user_id))
     return ForgetReport(

@@ -3,10 +3,12 @@
 * ``admin_refused`` (or a failed ``command`` whose detail says access was refused) from one user
   `threshold` times within `window_s` -> a *Repeated authorisation failures* alert for that user (then the
   count starts again);
-* ``moderation`` with detail ``suspend`` -> a *Moderation suspension* alert.
+* ``moderation`` with detail ``suspend`` -> a *Moderation suspension* alert;
+* ``relay_refused`` (the relay hub audits every envelope it refuses: unknown host, bad seal, bad
+  payload) -> a *Relay envelope refused* alert naming the sender's id and the reason code.
 
-Refused relay envelopes are not audited (they are logged by the relay link), so the relay's refusal path
-calls `SecurityAlerts.raise_alert(AlertKind.REFUSED_ENVELOPE, detail=<error class>)` directly.
+How often any of these reaches the admin channel is `SecurityAlerts`' rate limit (the server-bot allows
+one alert per kind per window; the rest are counted into the next one).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from server_bot.lifecycle.alerts import AlertKind, SecurityAlerts
 from shared.audit import AuditRecord
 
 AUTH_REFUSAL_EVENTS = frozenset({"admin_refused"})
+RELAY_REFUSED_EVENT = "relay_refused"
 REFUSED_DETAILS = frozenset({"not_admin", "forbidden", "not_owner"})
 SUSPEND_DETAIL = "suspend"
 
@@ -47,6 +50,10 @@ class AuditWatcher:
             await self._auth_failure(record.user_id)
         elif record.event == "moderation" and record.detail == SUSPEND_DETAIL:
             await self._alerts.raise_alert(AlertKind.SUSPENSION, user_id=record.user_id, detail="suspend")
+        elif record.event == RELAY_REFUSED_EVENT:
+            await self._alerts.raise_alert(
+                AlertKind.REFUSED_ENVELOPE, user_id=record.user_id, detail=record.detail or ""
+            )
 
     async def _auth_failure(self, user_id: int) -> None:
         now = self._clock()

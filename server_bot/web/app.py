@@ -27,7 +27,7 @@ from server_bot.core import (
 from server_bot.core import RateLimited as CoreRateLimited
 from server_bot.web.context import WebContext
 from server_bot.web.errors import RateLimited, WebError
-from server_bot.web.routes import admin, auth, chat, transcripts
+from server_bot.web.routes import admin, auth, chat, my_data, transcripts
 from server_bot.web.security import CSRF_HEADER, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -80,7 +80,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     if settings.trusted_proxies:
         app.add_middleware(_proxy_headers(settings.trusted_proxies))
-    for module in (auth, chat, transcripts, admin):
+    for module in (auth, chat, transcripts, my_data, admin):
         app.include_router(module.router)
     for router in ctx.routers:  # e.g. /api/tokens (server_bot/mcp)
         app.include_router(router)

@@ -39,6 +39,12 @@ class CsrfRefused(WebError):
     status = 403
 
 
+class ConfirmationRequired(WebError):
+    """A destructive request (deleting one's data) came without its confirmation; nothing was done."""
+
+    status = 400
+
+
 class RateLimited(WebError):
     status = 429
 

@@ -23,6 +23,7 @@ from client_bot.engine import FakeEngine
 from devcord import Devcord
 from devcord.testing import Driver
 from meatlizard.stack import Stack
+from server_bot.objects import S3ObjectStore
 from server_bot.objects.base import MAX_LINK_SECONDS
 from server_bot.ratelimit import RateRules
 from tests.e2e.harness import bot_reply, command_reply, stack_on, start_chat
@@ -90,6 +91,10 @@ async def test_conversation_on_postgres_redis_and_s3(
     postgres_database: str,
 ) -> None:
     assert stack.server.ctx.limiter.uses_redis
+    # Start-up set the bucket's expiry rules from RETENTION_DAYS (default 90).
+    objects = stack.server.ctx.objects
+    assert isinstance(objects, S3ObjectStore)
+    assert await objects.expiry_rules() == {"transcripts/": 90, "backups/": 90}
     channel = await start_chat(driver, "alice")
     prompt = await driver.post(channel, "alice", PROMPT)
     reply = await bot_reply(driver, channel, after=int(prompt["id"]))

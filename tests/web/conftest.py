@@ -19,6 +19,7 @@ from playwright.async_api import Browser, async_playwright
 from devcord import Devcord
 from server_bot.core import Core
 from server_bot.db import Repository, StorageSealer, create_engine, create_sessionmaker, upgrade_to_head
+from server_bot.lifecycle import UserDataService
 from server_bot.objects import ObjectStore
 from server_bot.objects.local import LocalFolderStore
 from server_bot.ratelimit import RateLimiter, RateRules
@@ -106,7 +107,8 @@ async def stack(
     url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
     await upgrade_to_head(url)
     engine = create_engine(url)
-    repo = Repository(create_sessionmaker(engine), StorageSealer(os.urandom(32)))
+    repo_sessions, sealer = create_sessionmaker(engine), StorageSealer(os.urandom(32))
+    repo = Repository(repo_sessions, sealer)
     audit = AuditLog(None, [repo.audit_sink])
     relay = SlowEchoRelay()
     core = Core(
@@ -118,6 +120,7 @@ async def stack(
         hosts=relay,
         chat=ChatSettings(),
         admin_role_id=admin_role.id,
+        user_data=UserDataService(repo_sessions, sealer, objects, audit, None),
     )
     fields: dict[str, Any] = {
         "enabled": True,

@@ -1,4 +1,5 @@
-"""`/chat`: open, close, reset, configure and export your private chat. Parse, call the core, render."""
+"""`/chat`: open, close, reset, configure and export your private chat; forget or export your data.
+Parse, call the core, render."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from server_bot.bot import ServerBot, ServerContext
 from server_bot.channel_room import SessionChannels
 from server_bot.command_tree import tell
 from server_bot.core import SessionAlreadyOpen
+from server_bot.exts.chat.user_data import ask_to_forget, send_export
 from shared.log import get_logger
 from shared.mentions import NO_PINGS
 
@@ -124,3 +126,11 @@ class ChatCommands(commands.Cog):
             file=discord.File(io.BytesIO(link.markdown), filename=link.filename),
             ephemeral=True,
         )
+
+    @chat.command(name="forget", description="Delete all your chats and data here (asks first)")
+    async def forget(self, interaction: discord.Interaction) -> None:
+        await ask_to_forget(self.ctx, interaction)
+
+    @chat.command(name="export", description="Get all your data here as a JSON file only you can see")
+    async def export(self, interaction: discord.Interaction) -> None:
+        await send_export(self.ctx, interaction)

@@ -148,6 +148,15 @@ async function start() {
     });
     ML.say("Settings saved.", false);
   });
+  wire("forget-me", async () => {
+    // The confirmation step: nothing is deleted unless the person types the phrase the server expects.
+    const typed = window.prompt(
+      'This deletes all your chats, messages and transcripts here, for good. Type "delete my data" to confirm.'
+    );
+    if (typed === null) return;
+    await ML.json("POST", "/api/me/data/forget", { confirm: typed });
+    location.assign("/");
+  });
   wire("logout", async () => {
     await ML.json("POST", "/api/logout", {});
     location.assign("/");

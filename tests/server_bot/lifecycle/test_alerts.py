@@ -133,3 +133,16 @@ async def test_a_moderation_suspension_raises_an_alert_and_other_records_do_not(
     await audit.record("moderation", success=False, command="prompt", user_id=5, detail="suspend")
 
     assert channel.posts == ["⚠️ Moderation suspension · user 5 · suspend"]
+
+
+async def test_refused_relay_envelopes_raise_alerts_naming_sender_and_reason_rate_limited(
+    clock: FakeClock, channel: AdminChannel
+) -> None:
+    audit = AuditLog(
+        None, sinks=[AuditWatcher(SecurityAlerts(channel, per_window=1, clock=clock), clock=clock)]
+    )
+
+    for _ in range(20):
+        await audit.record("relay_refused", success=False, user_id=77, channel_id=5, detail="unknown_host")
+
+    assert channel.posts == ["⚠️ Relay envelope refused · user 77 · unknown_host"]

@@ -8,7 +8,7 @@ import sqlite3
 from sqlalchemy import select
 
 from server_bot.db import Role, SessionSettings
-from server_bot.db.models import AdminToggle
+from server_bot.db.models import AccessToken, AdminToggle
 from server_bot.lifecycle import FORGET_AUDIT_EVENT, export_user, export_user_json, forget_user
 from server_bot.transcripts import save_transcript
 from tests.server_bot.lifecycle.conftest import World
@@ -39,6 +39,9 @@ async def _populate(world: World) -> None:
     await repo.add_audit_event("command", success=True, command="chat_start", user_id=ALICE, channel_id=31)
     await repo.set_toggle("fallback", True, updated_by=ALICE)
     await repo.suspend_user(ALICE, first.created_at)
+    async with world.sessionmaker() as db:  # an MCP access token of hers
+        db.add(AccessToken(user_id=ALICE, name="alice-token-OCELOT", token_hash="a" * 64, scopes="chat"))
+        await db.commit()
 
     bobs = await repo.open_session(BOB, 1, 41, SessionSettings(None, 0.7, 64))
     await repo.add_message(bobs.id, Role.USER, BOB_TEXT)
@@ -75,6 +78,7 @@ async def test_forget_leaves_no_row_or_object_of_the_user(world: World) -> None:
     dump = _database_bytes(world)
     assert [n for n in _needles(ALICE, ALICE_TEXTS) if n in dump] == []
     assert b"alice-request-1" not in dump
+    assert b"alice-token-OCELOT" not in dump  # her MCP access tokens are gone too
     objects = await world.object_bytes()
     assert [
         key
