@@ -6,14 +6,14 @@ reveals nothing, and rotating one never touches the other.
 
 Blob layout (bytes): ``version(1) | key_id(4) | nonce(12) | ciphertext+tag``.
 The key id is derived from the key itself, so previous keys (`STORAGE_PREVIOUS_KEYS`, comma-separated)
-keep opening old rows after a rotation without any bookkeeping, as the relay's `KeyRing` does. The
+keep opening old rows after a rotation without any bookkeeping: ids, parsing and key checks are the
+`shared.keyring` primitive the relay's `KeyRing` uses too, under the storage's own id label. The
 associated data binds each blob to its row's identity (e.g. session id and role): ciphertext copied into
 another row fails to open instead of showing up in the wrong conversation.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from server_bot.db.errors import SealingError, StorageKeyError, UnknownStorageKey
 from shared.config import StorageSettings, split_keys
+from shared.keyring import KeyringError, KeysById, derive_key_id, parse_hex_key
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -37,43 +38,44 @@ _NONCE_LEN = 12
 _HEADER_LEN = 1 + _KEY_ID_LEN
 _TAG_LEN = 16
 _AAD_DOMAIN = b"meatlizard/storage/v1\x00"
+# The storage's id label (not the relay's): every row already stored names its key by this id.
+KEY_ID_LABEL = b"meatlizard storage key id\x00"
+_PREVIOUS_NAME = f"{PREVIOUS_KEYS_ENV} entry"
 
 
 def key_id_of(key: bytes) -> bytes:
     """A short, non-secret name for a key: lets a blob say which key sealed it."""
-    return hashlib.sha256(b"meatlizard storage key id\x00" + key).digest()[:_KEY_ID_LEN]
-
-
-def parse_key_hex(value: str, variable: str) -> bytes:
-    """Decode one 64-hex-char key; errors name the variable but never echo its value."""
-    text = value.strip()
-    if len(text) != 64:
-        raise StorageKeyError(f"{variable} must be 64 hex characters (a 256-bit key)")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise StorageKeyError(f"{variable} must be 64 hex characters (a 256-bit key)") from None
+    return derive_key_id(KEY_ID_LABEL, key)
 
 
 class StorageSealer:
     """Seals and opens stored text under the current storage key; opens with previous keys too."""
 
     def __init__(self, current: bytes, previous: Iterable[bytes] = ()) -> None:
-        if len(current) != 32 or current == bytes(32):
-            raise StorageKeyError(f"{CURRENT_KEY_ENV} must be a random 256-bit key")
-        self._current_id = key_id_of(current)
-        self._current = AESGCM(current)
-        self._keys: dict[bytes, AESGCM] = {self._current_id: self._current}
-        for key in previous:
-            if len(key) != 32:
-                raise StorageKeyError(f"{PREVIOUS_KEYS_ENV} entries must be 256-bit keys")
-            self._keys.setdefault(key_id_of(key), AESGCM(key))
+        try:
+            keys = KeysById(
+                KEY_ID_LABEL,
+                current,
+                list(previous),
+                primary_name=CURRENT_KEY_ENV,
+                previous_name=_PREVIOUS_NAME,
+            )
+        except KeyringError as exc:
+            raise StorageKeyError(str(exc)) from None
+        self._current_id = keys.primary_id
+        self._keys: dict[bytes, AESGCM] = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._current = self._keys[self._current_id]
 
     @classmethod
     def from_hex(cls, current_hex: str, previous_hex: Iterable[str] = ()) -> StorageSealer:
-        current = parse_key_hex(current_hex, CURRENT_KEY_ENV)
-        previous = [parse_key_hex(item, PREVIOUS_KEYS_ENV) for item in previous_hex if item.strip()]
-        return cls(current, previous)
+        """Build from hex text; `StorageKeyError` names the variable (and entry), never the value."""
+        previous = [item for item in previous_hex if item.strip()]
+        try:
+            current = parse_hex_key(current_hex, CURRENT_KEY_ENV)
+            keys = [parse_hex_key(text, f"{_PREVIOUS_NAME} #{n}") for n, text in enumerate(previous, start=1)]
+        except KeyringError as exc:
+            raise StorageKeyError(str(exc)) from None
+        return cls(current, keys)
 
     @classmethod
     def from_settings(cls, settings: StorageSettings, relay_key_hex: str | None = None) -> StorageSealer:

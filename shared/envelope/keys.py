@@ -2,17 +2,18 @@
 
 Keys arrive as 64 hex characters (``PAYLOAD_ENCRYPTION_KEY``). Each key is known on the wire only by its
 4-byte id, SHA-256(b"meatlizard/key-id/v1" + key)[:4], which tells the receiver which key to try without
-revealing anything usable about the key itself.
+revealing anything usable about the key itself. Ids, parsing and checks come from `shared.keyring` (the
+primitive storage sealing uses too); this module adds the envelope's errors and stream-cipher cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Sequence
 
+from shared import keyring
 from shared.envelope.aead import KEY_BYTES
 from shared.envelope.errors import InvalidKey, UnknownKey
 from shared.envelope.header import VERSION
@@ -22,8 +23,7 @@ from shared.log import get_logger
 log = get_logger(__name__)
 
 KEY_ID_LABEL = b"meatlizard/key-id/v1"
-KEY_ID_BYTES = 4
-_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+KEY_ID_BYTES = keyring.KEY_ID_BYTES
 
 
 def generate_key_hex() -> str:
@@ -33,53 +33,38 @@ def generate_key_hex() -> str:
 
 def key_id_of(key: bytes) -> bytes:
     """The 4-byte public id of a master key."""
-    return hashlib.sha256(KEY_ID_LABEL + key).digest()[:KEY_ID_BYTES]
+    return keyring.derive_key_id(KEY_ID_LABEL, key)
 
 
 def parse_hex_key(text: str, *, what: str = "key") -> bytes:
     """Decode 64 hex characters (surrounding whitespace ignored); the error never echoes the text."""
-    if not isinstance(text, str):
-        raise InvalidKey(f"{what} must be a string of 64 hex characters")
-    stripped = text.strip()
-    if len(stripped) != 2 * KEY_BYTES:
-        raise InvalidKey(f"{what} must be 64 hex characters (got {len(stripped)})")
-    if not _HEX_KEY.fullmatch(stripped):
-        raise InvalidKey(f"{what} must be 64 hex characters (found a non-hex character)")
-    return bytes.fromhex(stripped)
+    try:
+        return keyring.parse_hex_key(text, what)
+    except keyring.KeyringError as exc:
+        raise InvalidKey(str(exc)) from None
 
 
 def _check_key(key: bytes, what: str) -> None:
-    if not isinstance(key, bytes) or len(key) != KEY_BYTES:
-        raise InvalidKey(f"{what} must be {KEY_BYTES} bytes")
-    if key == bytes(KEY_BYTES):
-        raise InvalidKey(f"{what} is all zeros; generate a real one with `meatlizard keygen`")
+    try:
+        keyring.check_key(key, what)
+    except keyring.KeyringError as exc:
+        raise InvalidKey(str(exc)) from None
 
 
 class KeyRing:
     """The primary key (seals and opens) plus previous keys (open only) and their cached stream ciphers."""
 
-    __slots__ = ("_cache", "_keys", "_primary_id")
+    __slots__ = ("_cache", "_keys")
 
     def __init__(
         self, primary: bytes, previous: Sequence[bytes] = (), *, cache_entries: int = DEFAULT_CACHE_ENTRIES
     ) -> None:
-        _check_key(primary, "the primary key")
-        self._primary_id = key_id_of(primary)
-        self._keys: dict[bytes, bytes] = {self._primary_id: primary}
-        for index, key in enumerate(previous, start=1):
-            _check_key(key, f"previous key #{index}")
-            self._add_previous(key, index)
+        try:
+            self._keys = keyring.KeysById(KEY_ID_LABEL, primary, previous)
+        except keyring.KeyringError as exc:
+            raise InvalidKey(str(exc)) from None
         self._cache = SubkeyCache(VERSION, cache_entries)
-        log.debug("key ring ready: primary %s, %d previous", self._primary_id.hex(), len(self._keys) - 1)
-
-    def _add_previous(self, key: bytes, index: int) -> None:
-        key_id = key_id_of(key)
-        existing = self._keys.get(key_id)
-        if existing is None:
-            self._keys[key_id] = key
-        elif existing != key:
-            # 2^-32 per pair: astronomically unlikely, but then the id cannot tell the keys apart.
-            raise InvalidKey(f"previous key #{index} has the same key id as another key; generate a new one")
+        log.debug("key ring ready: primary %s, %d previous", self._keys.primary_id.hex(), len(self._keys) - 1)
 
     @classmethod
     def from_hex(
@@ -95,18 +80,18 @@ class KeyRing:
         return cls(primary_key, previous_keys, cache_entries=cache_entries)
 
     def __repr__(self) -> str:
-        ids = ", ".join(key_id.hex() for key_id in self._keys)
-        return f"KeyRing(key ids: {ids}; primary {self._primary_id.hex()})"
+        ids = ", ".join(key_id.hex() for key_id in self._keys.key_ids)
+        return f"KeyRing(key ids: {ids}; primary {self._keys.primary_id.hex()})"
 
     @property
     def primary_key_id(self) -> bytes:
         """The id stamped on every new envelope."""
-        return self._primary_id
+        return self._keys.primary_id
 
     @property
     def key_ids(self) -> tuple[bytes, ...]:
         """Every id this ring can open, primary first."""
-        return tuple(self._keys)
+        return self._keys.key_ids
 
     def stream_cipher(self, key_id: bytes, direction: int, session_id: bytes) -> StreamCipher:
         """The cached cipher for one stream under the key named `key_id`; `UnknownKey` if not held."""

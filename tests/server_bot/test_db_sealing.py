@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from server_bot.db.errors import SealingError, StorageKeyError, UnknownStorageKey
@@ -77,6 +79,22 @@ def test_previous_key_still_opens_rows_after_rotation() -> None:
     assert rotated.open(old_blob, context) == "from before the rotation"
     assert rotated.needs_reseal(old_blob)
     assert not rotated.needs_reseal(rotated.seal("new", context))
+
+
+def test_a_blob_sealed_before_the_shared_keyring_still_opens_and_keeps_its_key_id() -> None:
+    # Built the way sealing.py did before it used shared.keyring: its own id label, layout and AAD.
+    key = os.urandom(32)
+    context = message_context(SESSION, "assistant")
+    old_key_id = hashlib.sha256(b"meatlizard storage key id\x00" + key).digest()[:4]
+    header, nonce = b"\x01" + old_key_id, os.urandom(12)
+    aad = b"meatlizard/storage/v1\x00" + header + context
+    old_blob = header + nonce + AESGCM(key).encrypt(nonce, b"stored long ago", aad)
+
+    sealer = StorageSealer.from_hex(os.urandom(32).hex(), [key.hex()])
+    assert sealer.open(old_blob, context) == "stored long ago"
+    assert sealer.needs_reseal(old_blob)
+    assert StorageSealer(key).key_id == old_key_id
+    assert StorageSealer(key).seal("new", context)[1:5] == old_key_id
 
 
 def test_blob_from_a_forgotten_key_names_the_unknown_key_id() -> None:
