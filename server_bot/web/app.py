@@ -35,10 +35,11 @@ STATIC_DIR = Path(__file__).parent / "static"
 _STATIC = {
     "chat.js": "text/javascript",
     "admin.js": "text/javascript",
+    "tokens.js": "text/javascript",
     "common.js": "text/javascript",
     "app.css": "text/css",
 }
-_PAGES = {"/": "index.html", "/admin": "admin.html"}
+_PAGES = {"/": "index.html", "/admin": "admin.html", "/tokens": "tokens.html"}
 COOKIE_NAME = "meatlizard_session"
 
 

@@ -122,6 +122,7 @@ async function start() {
   $("who").textContent = me.name;
   $("logout").hidden = false;
   $("admin-link").hidden = !me.admin;
+  $("tokens-link").hidden = false;
   $("app").hidden = false;
   $("composer").addEventListener("submit", (e) => send(e).catch((err) => ML.say(err.message, true)));
   wire("new-chat", newChat);
