@@ -85,7 +85,9 @@ async def test_three_hosts_with_the_real_model_share_prompts_and_survive_a_fake_
         number = next(n for n, (d, _, _) in stack.host_settings.items() if d.client_bot_user_id == owner)
         survivor = fakes[1] if number == 2 else fakes[0]
         served_before = len(survivor.stats().recent)
+        moves_before = hub.moves
         await stack.stop_host(number)
+        await eventually(lambda: _moved_since(stack, moves_before), timeout=10)  # moved within 10 s
         reply = await bot_reply(driver, channel, after=int(prompt["id"]), timeout_s=20)
         await asyncio.sleep(1.0)  # anything late from the dead host would show by now
         moved = await finished_replies(driver, channel, int(prompt["id"]))
@@ -98,3 +100,7 @@ async def test_three_hosts_with_the_real_model_share_prompts_and_survive_a_fake_
 async def _all_online(stack: Stack) -> bool:
     hosts = stack.server.ctx.hub.hosts()
     return len(hosts) == 3 and all(host.online for host in hosts)
+
+
+async def _moved_since(stack: Stack, moves_before: int) -> bool:
+    return stack.server.ctx.hub.moves > moves_before
