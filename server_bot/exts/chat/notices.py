@@ -52,6 +52,7 @@ class SessionNotices(commands.Cog):
         elif isinstance(notice, RequestInterrupted):
             channel = guild.get_channel(notice.channel_id)
             if isinstance(channel, discord.TextChannel):
+                await _retire_stop_button(channel, notice.request_id)
                 await channel.send(f"<@{notice.owner_id}> {notice.message}", allowed_mentions=NO_PINGS)
 
     async def _hand_over(self, guild: discord.Guild, notice: SessionTransferred) -> None:
@@ -83,3 +84,17 @@ class SessionNotices(commands.Cog):
             await channel.send("\n".join(lines)[:2000], allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             log.warning("could not post a moderation alert", exc_info=True)
+
+
+async def _retire_stop_button(channel: discord.TextChannel, request_id: str) -> None:
+    """The reply the last run was writing keeps its Stop button: take it away (nobody will finish it)."""
+    stop_id = f"ml:stop:{request_id}"  # = replies.StopButton's custom id
+    try:
+        async for message in channel.history(limit=25):
+            rows = [row for row in message.components if isinstance(row, discord.ActionRow)]
+            custom_ids = [getattr(item, "custom_id", None) for row in rows for item in row.children]
+            if message.author == channel.guild.me and stop_id in custom_ids:
+                await message.edit(view=None)
+                return
+    except discord.HTTPException:
+        log.warning("could not retire the Stop button of request %s", request_id, exc_info=True)
