@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,8 @@ class ServerBot(commands.Bot):
         self._ready_once = False
         # Set by `exit_with`; `main` exits the process with it once the bot has closed.
         self.exit_code: int | None = None
+        self._grace_s = 0.0  # how long replies being written may take to finish at close
+        self._stopping: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -123,9 +126,22 @@ class ServerBot(commands.Bot):
         self.exit_code = code
         await self.close()
 
+    def stop_soon(self, grace_s: float) -> None:
+        """Close from a signal handler (SIGTERM): replies being written get `grace_s` to finish, prompts
+        arriving meanwhile are refused with "server restarted"; idempotent. The task is the bot's."""
+        if self._stopping is None:
+            log.info("stopping: replies in progress get %.0f s to finish", grace_s)
+            self._grace_s = grace_s
+            self._stopping = asyncio.create_task(self.close(), name="server-bot:stop")
+
+    async def stopped(self) -> None:
+        """Return once a `stop_soon` close (if any) has run to its end."""
+        if self._stopping is not None:
+            await asyncio.gather(self._stopping, return_exceptions=True)
+
     async def close(self) -> None:
         try:
-            await self.ctx.core.aclose()
+            await self.ctx.core.aclose(grace_s=self._grace_s)
         except TimeoutError:
             log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()

@@ -77,9 +77,10 @@ class Core:
         """Call once the fronts have subscribed: tells the users of requests a restart interrupted."""
         return await self.conversation.recover_unfinished()
 
-    async def aclose(self) -> None:
-        """On shutdown, before the database closes: replies being written end, their users told."""
-        await self.conversation.aclose()
+    async def aclose(self, *, grace_s: float = 0.0) -> None:
+        """On shutdown, before the database closes: replies being written get `grace_s` to finish; the
+        rest end, their users told."""
+        await self.conversation.aclose(grace_s=grace_s)
 
     async def _close_after_ban(self, user_id: int) -> None:
         await self.sessions.close_open_session_of(user_id, "banned")

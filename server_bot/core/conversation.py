@@ -144,10 +144,16 @@ class ConversationService:
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
 
-    async def aclose(self, timeout_s: float = 5.0) -> None:
-        """Shutting down: every reply being written ends now with a "server restarted" failure (so its
-        user is told once, now), and this waits (up to `timeout_s`) for the fronts to show it."""
+    async def aclose(self, timeout_s: float = 5.0, *, grace_s: float = 0.0) -> None:
+        """Shutting down: replies being written get `grace_s` to finish (prompts still waiting their
+        turn are refused with "server restarted"); those still unfinished then end with a "server
+        restarted" failure (so their users are told once, now), and this waits (up to `timeout_s`) for
+        the fronts to show it."""
         self._closing = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                while self._streams:  # noqa: ASYNC110 - polled for a few seconds at shutdown only
+                    await asyncio.sleep(0.05)
         for flight in list(self._in_flight.values()):
             flight.queue.put_nowait(Closed("server_restarted"))
         async with asyncio.timeout(timeout_s):
