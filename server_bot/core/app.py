@@ -74,13 +74,17 @@ class Core:
         self.notices.subscribe(listener)
 
     async def start(self) -> list[RequestInterrupted]:
-        """Call once the fronts have subscribed: tells the users of requests a restart interrupted."""
+        """Call once the fronts have subscribed: tells the users of requests a restart interrupted, and
+        saves transcripts a previous run could not (storage was down)."""
+        if await self.repo.list_ended_sessions_without_transcript(1):
+            self.sessions.transcript_retry.kick()
         return await self.conversation.recover_unfinished()
 
     async def aclose(self, *, grace_s: float = 0.0) -> None:
         """On shutdown, before the database closes: replies being written get `grace_s` to finish; the
         rest end, their users told."""
         await self.conversation.aclose(grace_s=grace_s)
+        await self.sessions.transcript_retry.aclose()
 
     async def _close_after_ban(self, user_id: int) -> None:
         await self.sessions.close_open_session_of(user_id, "banned")
