@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator
 
 from server_bot.core.access import AccessService
+from server_bot.core.db_retry import retry_db
 from server_bot.core.errors import (
     NoOpenSession,
     NotSessionOwner,
@@ -217,7 +218,8 @@ class ConversationService:
                     await self._repo.drop_last_reply(session.id)
                 else:
                     assert prompt is not None
-                    await self._repo.add_message(session.id, Role.USER, prompt)
+                    text = prompt
+                    await retry_db(lambda: self._repo.add_message(session.id, Role.USER, text), "prompt")
             except db_errors.SessionNotOpen:
                 yield Failed.of("session_closed")
                 return
@@ -234,7 +236,7 @@ class ConversationService:
     async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncGenerator[ReplyEvent, None]:
         flight = InFlight(pending.request_id, session)
         self._in_flight[flight.request_id] = flight
-        await self._repo.add_request(flight.request_id, session.id)
+        await retry_db(lambda: self._repo.add_request(flight.request_id, session.id), "add_request")
         pump = spawn(pump_events(pending, flight.queue), name=f"core:pump:{flight.request_id}")
         final = False
         text = ""
@@ -276,8 +278,10 @@ class ConversationService:
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
             try:
-                with contextlib.suppress(db_errors.DatabaseError):
-                    await self._repo.finish_request(flight.request_id)
+                # Kept unfinished, it would be announced as interrupted at the next start-up.
+                await retry_db(lambda: self._repo.finish_request(flight.request_id), "finish_request")
+            except Exception:  # the database stayed down: the next start-up tells the user instead
+                log.warning("request %s not marked finished", flight.request_id, exc_info=True)
             finally:
                 # Last, so `aclose` knows the stream touches the database no more.
                 self._in_flight.pop(flight.request_id, None)
@@ -293,12 +297,17 @@ class ConversationService:
         reply_id = None
         if done.text.strip():
             try:
-                reply_id = await self._repo.add_message(
-                    session.id, Role.ASSISTANT, done.text, done.completion_tokens
+                reply_id = await retry_db(
+                    lambda: self._repo.add_message(
+                        session.id, Role.ASSISTANT, done.text, done.completion_tokens
+                    ),
+                    "the reply",
                 )
             except db_errors.SessionNotOpen:
                 yield Failed.of("session_closed")
                 return
+            except Exception:  # the database stayed down: the reply is still shown, not stored
+                log.warning("a reply of session %s was shown but not stored", session.id, exc_info=True)
         dropped = self._context_notice(session.id, done.dropped_turns)
         if dropped is not None:
             yield dropped
@@ -348,6 +357,12 @@ class ConversationService:
     async def _record_metric(self, done: protocol.Done) -> None:
         generation_s = done.total_ms / 1000
         metrics.reply_finished(done.finish_reason, generation_s, done.completion_tokens)
+        try:
+            await self._store_metric(done, generation_s)
+        except Exception:  # a sample lost to a database outage must not cost the user the reply
+            log.warning("reply metric not stored", exc_info=True)
+
+    async def _store_metric(self, done: protocol.Done, generation_s: float) -> None:
         await self._repo.add_metric_sample(
             REQUEST_METRIC,
             tokens=done.completion_tokens,
