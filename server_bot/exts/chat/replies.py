@@ -67,11 +67,11 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
                 elif isinstance(event, Withheld):
                     await writer.finish(event.message)
                 elif isinstance(event, Failed):
-                    await writer.abandon()
+                    await _abandon(writer)
                     if event.code != "session_closed":  # the channel is going away
                         await writer.notice(event.message)
                 elif isinstance(event, FallbackReply):
-                    await writer.abandon()
+                    await _abandon(writer)
                     await channel.send(neutralise_mentions(event.text), allowed_mentions=NO_PINGS)
                 elif isinstance(event, Queued):
                     pass  # typing continues; the position is not worth a message
@@ -79,8 +79,21 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
             await writer.notice(dropped.message)
     except discord.NotFound:
         log.info("session channel %s vanished while a reply was shown", channel.id)
+    except Exception as exc:
+        # Never a half-written reply with a live Stop button: retire it and say what happened.
+        log.exception("a reply in channel %s failed", channel.id)
+        with contextlib.suppress(discord.HTTPException):
+            await _abandon(writer)
+            await writer.notice(user_message(exc))
     finally:
         await writer.aclose()
+
+
+async def _abandon(writer: ReplyWriter) -> None:
+    """Stop showing a reply that will not be finished, and take its Stop button away."""
+    await writer.abandon()
+    if writer.last_message is not None and writer.last_message.components:
+        await writer.last_message.edit(view=None)
 
 
 # ---- buttons ---------------------------------------------------------------------------------------
