@@ -102,6 +102,7 @@ class ServerBot(commands.Bot):
         interrupted = await self.ctx.core.start()
         if interrupted:
             log.info("told %d users that a restart interrupted their prompt", len(interrupted))
+        self.dispatch("chat_ready")  # the relay is attached: prompts posted while down can be answered
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
