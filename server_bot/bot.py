@@ -102,7 +102,8 @@ class ServerBot(commands.Bot):
         interrupted = await self.ctx.core.start()
         if interrupted:
             log.info("told %d users that a restart interrupted their prompt", len(interrupted))
-        self.dispatch("chat_ready")  # the relay is attached: prompts posted while down can be answered
+        # The relay is attached: prompts posted while down can be answered (not those just told of).
+        self.dispatch("chat_ready", frozenset(n.channel_id for n in interrupted if n.channel_id is not None))
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
@@ -148,6 +149,7 @@ class ServerBot(commands.Bot):
         await self.ctx.hub.close()
         if isinstance(self.tree, AuditedCommandTree):
             await self.tree.drain()
+        log.info("closing the Discord connection")
         await super().close()
 
 

@@ -43,7 +43,7 @@ class Safety(commands.Cog):
         log.info("user %s banned from the guild: marked banned", user.id)
 
     @commands.Cog.listener()
-    async def on_chat_ready(self) -> None:
+    async def on_chat_ready(self, _told: frozenset[int]) -> None:
         """Guild bans made while this bot was offline (their events are gone) are applied at start-up."""
         guild = self.bot.get_guild(self.ctx.discord.guild_id)
         if guild is None:

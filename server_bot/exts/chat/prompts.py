@@ -32,9 +32,10 @@ class PromptListener(commands.Cog):
         self.ctx: ServerContext = bot.ctx
 
     @commands.Cog.listener()
-    async def on_chat_ready(self) -> None:
+    async def on_chat_ready(self, told: frozenset[int]) -> None:
         """Prompts posted while this bot was down (their gateway events are gone) are answered now: a
-        session channel whose latest message is a person's, not the bot's, is owed an answer."""
+        session channel whose latest message is a person's, not the bot's, is owed an answer - unless
+        its user was just told that a restart cut their prompt off (`told`: those channels)."""
         guild = self.bot.get_guild(self.ctx.discord.guild_id)
         if guild is None:
             return
@@ -42,7 +43,7 @@ class PromptListener(commands.Cog):
         owed = []
         for channel in guild.text_channels:
             last = channel.last_message_id
-            if last is None or discord.utils.snowflake_time(last) < since:
+            if channel.id in told or last is None or discord.utils.snowflake_time(last) < since:
                 continue  # quiet for long: nothing was posted while the bot was down
             session = await self.ctx.core.sessions.by_channel(channel.id)
             if session is None or not session.is_open:
