@@ -155,6 +155,8 @@ class ConversationService:
             async with asyncio.timeout(grace_s):
                 while self._streams:  # noqa: ASYNC110 - polled for a few seconds at shutdown only
                     await asyncio.sleep(0.05)
+        if self._in_flight:
+            log.info("shutdown: %d replies cut off, their users told", len(self._in_flight))
         for flight in list(self._in_flight.values()):
             flight.queue.put_nowait(Closed("server_restarted"))
         async with asyncio.timeout(timeout_s):

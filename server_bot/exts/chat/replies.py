@@ -80,6 +80,9 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
     except discord.NotFound:
         log.info("session channel %s vanished while a reply was shown", channel.id)
     except Exception as exc:
+        if _shut_down(exc):  # the prompt is answered after the restart (the start-up catch-up)
+            log.info("a reply in channel %s was cut off by the shutdown", channel.id)
+            return
         # Never a half-written reply with a live Stop button: retire it and say what happened.
         log.exception("a reply in channel %s failed", channel.id)
         with contextlib.suppress(discord.HTTPException):
@@ -87,6 +90,11 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
             await writer.notice(user_message(exc))
     finally:
         await writer.aclose()
+
+
+def _shut_down(exc: Exception) -> bool:
+    """Is this aiohttp's error for a request after the bot closed its HTTP session (shutting down)?"""
+    return isinstance(exc, RuntimeError) and str(exc) == "Session is closed"
 
 
 async def _abandon(writer: ReplyWriter) -> None:
