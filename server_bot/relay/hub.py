@@ -255,7 +255,7 @@ class RelayHub:
             await self._resend_lost_in_restart(host, now)
         if came_back and self._online(host, now):
             host.was_online = True
-            await self._resend_orphans(now)
+            await self._resend_orphans(now, host)
 
     async def _audit_refusal(self, message: discord.Message, reason: str) -> None:
         if self.audit is None:
@@ -394,13 +394,16 @@ class RelayHub:
             for host in self._hosts.values()
         )
 
-    async def _resend_orphans(self, now: float) -> None:
-        """A host came (back) online: requests with no live owner go out now rather than at the next tick."""
+    async def _resend_orphans(self, now: float, back: Host) -> None:
+        """A host came (back) online: requests with no live owner, and those sent to it while it was away
+        that it does not hold, go out now rather than at the next tick or after `reply_timeout_s`."""
+        held = set(back.status.running) | set(back.status.queued)
         for pending in list(self._pending.values()):
             owner = self._hosts.get(pending.owner) if pending.owner is not None else None
             if (
                 owner is None
                 or not self._online(owner, now)
+                or (owner is back and pending.request_id not in held)
                 or (
                     now - max(pending.last_heard, pending.last_sent) >= self._reply_timeout_s
                     and pending.request_id not in set(owner.status.running) | set(owner.status.queued)

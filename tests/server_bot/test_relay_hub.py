@@ -201,6 +201,17 @@ async def test_a_host_that_restarted_gets_the_prompts_it_lost_again_at_once(cloc
     await hub.close()
 
 
+async def test_a_prompt_sent_before_the_host_came_online_is_sent_again_at_its_first_heartbeat(
+    clock: FakeClock,
+) -> None:
+    hub, links = make_hub(clock, 1)
+    pending = await submit(hub)  # the host was never heard: the prompt may have gone unread
+    clock.now += 3
+    await hub.handle(message(1, beat()))
+    assert links[1].prompts() == [pending.request_id, pending.request_id]
+    await hub.close()
+
+
 async def test_the_offline_notice_comes_when_promised_even_as_the_prompt_is_sent_again(
     clock: FakeClock,
 ) -> None:
