@@ -24,12 +24,15 @@ log = get_logger(__name__)
 _REFUSAL_SHOWN_S = 30.0
 # At start-up, channels with a message this recent are checked for a prompt nobody answered.
 _CATCH_UP_WINDOW = datetime.timedelta(minutes=15)
+_HANDLED_KEPT = 10_000
 
 
 class PromptListener(commands.Cog):
     def __init__(self, bot: ServerBot) -> None:
         self.bot = bot
         self.ctx: ServerContext = bot.ctx
+        # Messages this run's gateway delivered: the start-up catch-up must not answer them again.
+        self._handled: set[int] = set()
 
     @commands.Cog.listener()
     async def on_chat_ready(self, told: frozenset[int]) -> None:
@@ -53,7 +56,7 @@ class PromptListener(commands.Cog):
             except discord.HTTPException:
                 log.warning("could not read channel %s to catch up", channel.id, exc_info=True)
                 continue
-            if latest and not latest[0].author.bot:
+            if latest and not latest[0].author.bot and latest[0].id not in self._handled:
                 owed.append(latest[0])
         if owed:
             log.info("answering %d prompts posted while the server-bot was down", len(owed))
@@ -63,6 +66,8 @@ class PromptListener(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None:
             return
+        if len(self._handled) < _HANDLED_KEPT:  # only the start-up catch-up needs these, early on
+            self._handled.add(message.id)
         if not isinstance(message.channel, discord.TextChannel):
             return
         session = await self.ctx.core.sessions.by_channel(message.channel.id)
