@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import discord
 
 from client_bot.engine import Engine
 from client_bot.relay import ClientRelay
-from shared.config import DiscordSettings, RelaySettings
+from shared.config import RESTART_EXIT_CODE, DiscordSettings, RelaySettings
 from shared.log import get_logger
 from shared.relay_wiring import client_link
 
@@ -40,6 +41,10 @@ class ClientBot(discord.Client):
         self.engine = engine
         self._data_dir = data_dir
         self.relay: ClientRelay | None = None
+        # Set by a REBOOT request; `main` exits the process with it once the bot has closed.
+        self.exit_code: int | None = None
+        self._grace_s = 0.0  # how long requests in hand may take to finish at close
+        self._stopping: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         await self.engine.start()
@@ -73,6 +78,7 @@ class ClientBot(discord.Client):
             heartbeat_interval_s=self._relay_settings.relay_heartbeat_interval_s,
             answered_path=None if self._data_dir is None else self._data_dir / ANSWERED_FILE,
         )
+        self.relay.on_reboot = self._reboot
         self.relay.start()
         log.info("client-bot ready as %s; relaying in #%s", self.user, channel.name)
 
@@ -85,8 +91,26 @@ class ClientBot(discord.Client):
             return  # another GPU host's post in the shared relay channel; the server-bot audits strangers
         await self.relay.handle(message)
 
+    async def _reboot(self) -> None:
+        # The requests in hand are answered: leave cleanly, the supervisor restarts on this exit code.
+        self.exit_code = RESTART_EXIT_CODE
+        self.stop_soon(grace_s=0.0)
+
+    def stop_soon(self, grace_s: float) -> None:
+        """Close from a signal handler (SIGTERM) or a REBOOT: requests in hand get `grace_s` to finish;
+        idempotent. The closing task is the bot's (not the relay's, which `close` cancels)."""
+        if self._stopping is None:
+            self._grace_s = grace_s
+            self._stopping = asyncio.create_task(self.close(), name="client-bot:stop")
+
+    async def stopped(self) -> None:
+        """Return once a `stop_soon` close (if any) has run to its end."""
+        if self._stopping is not None:
+            await asyncio.gather(self._stopping, return_exceptions=True)
+
     async def close(self) -> None:
         if self.relay is not None:
+            await self.relay.drain(self._grace_s)
             await self.relay.stop()
         await self.engine.close()
         await super().close()

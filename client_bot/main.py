@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 from client_bot.bot import ClientBot
@@ -20,6 +21,9 @@ from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
 log = get_logger(__name__)
+
+# On SIGTERM, how long the requests in hand may take to finish (the server-bot re-sends any cut off).
+SHUTDOWN_GRACE_S = 8.0
 
 
 def llama_engine(model: ModelSettings) -> LlamaEngine:
@@ -39,16 +43,23 @@ async def run(
     relay: RelaySettings,
     client: ClientBotSettings,
     engine: Engine,
-) -> None:
+) -> int:
+    """Run the bot until it closes; returns the exit code it asked for (0 when none)."""
     discord_endpoints.apply(discord_settings)
     metrics.track_engine(lambda: engine.queue_depth, lambda: engine.stats().tokens_per_s)
     async with ClientBot(discord_settings, relay, engine, data_dir=client.data_dir) as bot:
         health = health_server(bot, client.health_host, client.health_port)
         await health.start()
+        # A supervisor's stop is SIGTERM: finish the requests in hand (bounded), then exit 0.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, bot.stop_soon, SHUTDOWN_GRACE_S)
         try:
             await bot.start(client.token.get_secret_value())
         finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            await bot.stopped()
             await health.stop()
+    return bot.exit_code or 0
 
 
 def main() -> None:
@@ -63,4 +74,5 @@ def main() -> None:
     assert isinstance(model, ModelSettings) and isinstance(client, ClientBotSettings)
     delay = client.fake_engine_token_delay_s
     engine = llama_engine(model) if delay is None else FakeEngine(token_delay_s=delay)
-    asyncio.run(run(discord_settings, relay, client, engine))  # type: ignore[arg-type]
+    code = asyncio.run(run(discord_settings, relay, client, engine))  # type: ignore[arg-type]
+    raise SystemExit(code)

@@ -23,7 +23,6 @@ import discord
 from client_bot.engine import ChatTurn as EngineTurn
 from client_bot.engine import Engine, EngineError, GenerationRequest, GenerationResult, PromptTooLong
 from shared import protocol
-from shared.config import RESTART_EXIT_CODE
 from shared.log import get_logger
 from shared.relay_link import RelayLink
 
@@ -84,13 +83,25 @@ class ClientRelay:
         self._tasks: set[asyncio.Task[None]] = set()
         self._heartbeat_task: asyncio.Task[None] | None = None
         # Called after a REBOOT once the requests in hand are answered; tests replace it.
-        self.on_reboot: Callable[[], Awaitable[None]] = _exit_for_restart
+        self.on_reboot: Callable[[], Awaitable[None]] = _no_restart
+        self._draining = False  # stopping: new prompts are left for the server-bot to re-send
 
     def start(self) -> None:
         if self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(
                 self._heartbeat_forever(), name="client-relay:heartbeat"
             )
+
+    async def drain(self, within_s: float) -> None:
+        """Stopping: let the requests in hand finish (up to `within_s`) and their answers leave. One cut
+        off is re-sent by the server-bot to this host once it is back, or to another host."""
+        self._draining = True
+        running = list(self._running.values())
+        if running:
+            log.info("stopping: finishing %d requests first (up to %.0f s)", len(running), within_s)
+            _, unfinished = await asyncio.wait(running, timeout=within_s)
+            if unfinished:
+                log.warning("stopping with %d requests unfinished", len(unfinished))
 
     async def stop(self) -> None:
         tasks = [t for t in [self._heartbeat_task, *self._running.values(), *self._tasks] if t is not None]
@@ -125,6 +136,9 @@ class ClientRelay:
     async def _accept(self, session_id: uuid.UUID, prompt: protocol.Prompt) -> None:
         request_id = prompt.request_id
         if request_id in self._running:
+            return
+        if self._draining:
+            log.info("stopping: left prompt %s for the server-bot to send again", request_id)
             return
         if (answered := self._answered.get(request_id)) is not None:
             await self.link.send(answered[0], answered[1])
@@ -242,6 +256,7 @@ class ClientRelay:
         )
 
 
-async def _exit_for_restart() -> None:
-    # SystemExit leaves asyncio.run, so the process exits with the code its supervisor restarts on.
-    raise SystemExit(RESTART_EXIT_CODE)
+async def _no_restart() -> None:
+    # The bot sets its own (`ClientBot` closes and exits with RESTART_EXIT_CODE): never a SystemExit
+    # raised inside a task.
+    log.warning("a reboot was requested but nothing here can restart this relay")

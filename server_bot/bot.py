@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,8 @@ class ServerBot(commands.Bot):
         self.alert_poster = AdminChannelPoster(self)
         self.alerts = SecurityAlerts(self.alert_poster, per_window=1)
         ctx.audit.add_sink(AuditWatcher(self.alerts))
+        self._grace_s = 0.0  # how long replies being written may take to finish at close
+        self._stopping: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -106,6 +109,8 @@ class ServerBot(commands.Bot):
         interrupted = await self.ctx.core.start()
         if interrupted:
             log.info("told %d users that a restart interrupted their prompt", len(interrupted))
+        # The relay is attached: prompts posted while down can be answered (not those just told of).
+        self.dispatch("chat_ready", frozenset(n.channel_id for n in interrupted if n.channel_id is not None))
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
@@ -130,15 +135,29 @@ class ServerBot(commands.Bot):
         self.exit_code = code
         await self.close()
 
+    def stop_soon(self, grace_s: float) -> None:
+        """Close from a signal handler (SIGTERM): replies being written get `grace_s` to finish, prompts
+        arriving meanwhile are refused with "server restarted"; idempotent. The task is the bot's."""
+        if self._stopping is None:
+            log.info("stopping: replies in progress get %.0f s to finish", grace_s)
+            self._grace_s = grace_s
+            self._stopping = asyncio.create_task(self.close(), name="server-bot:stop")
+
+    async def stopped(self) -> None:
+        """Return once a `stop_soon` close (if any) has run to its end."""
+        if self._stopping is not None:
+            await asyncio.gather(self._stopping, return_exceptions=True)
+
     async def close(self) -> None:
         try:
-            await self.ctx.core.aclose()
+            await self.ctx.core.aclose(grace_s=self._grace_s)
         except TimeoutError:
             log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()
         await self.alert_poster.aclose()
         if isinstance(self.tree, AuditedCommandTree):
             await self.tree.drain()
+        log.info("closing the Discord connection")
         await super().close()
 
 

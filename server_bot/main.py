@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -39,6 +40,10 @@ from shared.health import HealthServer
 from shared.log import configure_logging, get_logger
 
 log = get_logger(__name__)
+
+# On SIGTERM, how long replies being written may take to finish before their users are told it was cut
+# off; with the rest of the shutdown this stays within a supervisor's usual 10-15 s stop timeout.
+SHUTDOWN_GRACE_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -209,9 +214,14 @@ async def run(settings: ServerSettings) -> int:
     ):
         health = health_server(bot, settings.server.health_host, settings.server.health_port)
         await health.start()
+        # A supervisor's stop (systemd, compose, the chaos harness) is SIGTERM: drain, then exit 0.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, bot.stop_soon, SHUTDOWN_GRACE_S)
         try:
             await bot.start(settings.server.token.get_secret_value())
         finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            await bot.stopped()
             await health.stop()
     return bot.exit_code or 0
 

@@ -7,7 +7,7 @@ grants nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from server_bot.core.admin_audit import admin_action
@@ -121,6 +121,17 @@ class AccessService:
             if self._on_ban is not None:
                 await self._on_ban(user_id)
         return user
+
+    async def apply_bans(self, user_ids: Iterable[int]) -> list[int]:
+        """Bans made where this platform could not see them (a guild ban while the bot was offline):
+        each user not yet banned here is banned now (their open session closed); returns those."""
+        newly = []
+        for user_id in user_ids:
+            user = await self._repo.get_user(user_id)
+            if user is None or not user.banned:
+                await self.ban(user_id)
+                newly.append(user_id)
+        return newly
 
     async def unban(self, user_id: int, *, by: Actor | None = None) -> UserInfo:
         async with admin_action(self._audit, by, "unban", target=user_id):

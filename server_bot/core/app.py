@@ -103,16 +103,21 @@ class Core:
 
     async def start(self) -> list[RequestInterrupted]:
         """Call once the fronts have subscribed: tells the users of requests a restart interrupted, and
-        starts closing idle sessions (`ChatSettings.idle_close_after_s`)."""
+        starts closing idle sessions (`ChatSettings.idle_close_after_s`), and saves transcripts a previous
+        run could not (storage was down)."""
+        if await self.repo.list_ended_sessions_without_transcript(1):
+            self.sessions.transcript_retry.kick()
         interrupted = await self.conversation.recover_unfinished()
         self.idle.start()
         return interrupted
 
-    async def aclose(self) -> None:
-        """On shutdown, before the database closes: replies being written end, their users told."""
+    async def aclose(self, *, grace_s: float = 0.0) -> None:
+        """On shutdown, before the database closes: replies being written get `grace_s` to finish; the
+        rest end, their users told."""
         await self.idle.aclose()
         await self.hosts.aclose()
-        await self.conversation.aclose()
+        await self.conversation.aclose(grace_s=grace_s)
+        await self.sessions.transcript_retry.aclose()
 
     async def _close_after_ban(self, user_id: int) -> None:
         await self.sessions.close_open_session_of(user_id, "banned")

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import AsyncGenerator
 
 from server_bot.core.access import AccessService
+from server_bot.core.db_retry import retry_db
 from server_bot.core.errors import (
     NoOpenSession,
     NotSessionOwner,
@@ -144,10 +145,18 @@ class ConversationService:
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
 
-    async def aclose(self, timeout_s: float = 5.0) -> None:
-        """Shutting down: every reply being written ends now with a "server restarted" failure (so its
-        user is told once, now), and this waits (up to `timeout_s`) for the fronts to show it."""
+    async def aclose(self, timeout_s: float = 5.0, *, grace_s: float = 0.0) -> None:
+        """Shutting down: replies being written get `grace_s` to finish (prompts still waiting their
+        turn are refused with "server restarted"); those still unfinished then end with a "server
+        restarted" failure (so their users are told once, now), and this waits (up to `timeout_s`) for
+        the fronts to show it."""
         self._closing = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                while self._streams:  # noqa: ASYNC110 - polled for a few seconds at shutdown only
+                    await asyncio.sleep(0.05)
+        if self._in_flight:
+            log.info("shutdown: %d replies cut off, their users told", len(self._in_flight))
         for flight in list(self._in_flight.values()):
             flight.queue.put_nowait(Closed("server_restarted"))
         async with asyncio.timeout(timeout_s):
@@ -211,7 +220,8 @@ class ConversationService:
                     await self._repo.drop_last_reply(session.id)
                 else:
                     assert prompt is not None
-                    await self._repo.add_message(session.id, Role.USER, prompt)
+                    text = prompt
+                    await retry_db(lambda: self._repo.add_message(session.id, Role.USER, text), "prompt")
             except db_errors.SessionNotOpen:
                 yield Failed.of("session_closed")
                 return
@@ -228,7 +238,7 @@ class ConversationService:
     async def _follow(self, session: SessionInfo, pending: RelayPending) -> AsyncGenerator[ReplyEvent, None]:
         flight = InFlight(pending.request_id, session)
         self._in_flight[flight.request_id] = flight
-        await self._repo.add_request(flight.request_id, session.id)
+        await retry_db(lambda: self._repo.add_request(flight.request_id, session.id), "add_request")
         pump = spawn(pump_events(pending, flight.queue), name=f"core:pump:{flight.request_id}")
         final = False
         text = ""
@@ -270,8 +280,10 @@ class ConversationService:
                 with contextlib.suppress(Exception):
                     await self._relay.cancel(flight.request_id)
             try:
-                with contextlib.suppress(db_errors.DatabaseError):
-                    await self._repo.finish_request(flight.request_id)
+                # Kept unfinished, it would be announced as interrupted at the next start-up.
+                await retry_db(lambda: self._repo.finish_request(flight.request_id), "finish_request")
+            except Exception:  # the database stayed down: the next start-up tells the user instead
+                log.warning("request %s not marked finished", flight.request_id, exc_info=True)
             finally:
                 # Last, so `aclose` knows the stream touches the database no more.
                 self._in_flight.pop(flight.request_id, None)
@@ -287,12 +299,17 @@ class ConversationService:
         reply_id = None
         if done.text.strip():
             try:
-                reply_id = await self._repo.add_message(
-                    session.id, Role.ASSISTANT, done.text, done.completion_tokens
+                reply_id = await retry_db(
+                    lambda: self._repo.add_message(
+                        session.id, Role.ASSISTANT, done.text, done.completion_tokens
+                    ),
+                    "the reply",
                 )
             except db_errors.SessionNotOpen:
                 yield Failed.of("session_closed")
                 return
+            except Exception:  # the database stayed down: the reply is still shown, not stored
+                log.warning("a reply of session %s was shown but not stored", session.id, exc_info=True)
         dropped = self._context_notice(session.id, done.dropped_turns)
         if dropped is not None:
             yield dropped
@@ -342,6 +359,12 @@ class ConversationService:
     async def _record_metric(self, done: protocol.Done) -> None:
         generation_s = done.total_ms / 1000
         metrics.reply_finished(done.finish_reason, generation_s, done.completion_tokens)
+        try:
+            await self._store_metric(done, generation_s)
+        except Exception:  # a sample lost to a database outage must not cost the user the reply
+            log.warning("reply metric not stored", exc_info=True)
+
+    async def _store_metric(self, done: protocol.Done, generation_s: float) -> None:
         await self._repo.add_metric_sample(
             REQUEST_METRIC,
             tokens=done.completion_tokens,

@@ -18,9 +18,11 @@ from server_bot.core.events import CloseReason, SessionClosed, SessionTransferre
 from server_bot.core.identity import Actor
 from server_bot.core.notices import Notices
 from server_bot.core.ports import ObjectStore, Repository
+from server_bot.core.transcript_retry import TranscriptRetry
 from server_bot.core.validation import check_max_tokens, check_temperature, clean_system_prompt
 from server_bot.db import errors as db_errors
 from server_bot.db.records import SessionInfo, SessionSettings, Turn
+from server_bot.objects.errors import ObjectStoreError
 from shared.audit import AuditLog
 from shared.config import ChatSettings
 from shared.log import get_logger
@@ -61,6 +63,7 @@ class SessionService:
         self._chat = chat
         self._link_ttl_s = transcript_link_ttl_s
         self._cancel_session: CancelSession | None = None
+        self.transcript_retry = TranscriptRetry(repo, objects)
         self._on_reset: Callable[[uuid.UUID], None] | None = None
 
     def on_close_cancel(self, cancel: CancelSession) -> None:
@@ -140,7 +143,12 @@ class SessionService:
         if self._cancel_session is not None:
             await self._cancel_session(session_id)
         session = await self._repo.end_session(session_id)
-        await transcripts.save_transcript(self._repo, self._objects, session_id)
+        try:
+            await transcripts.save_transcript(self._repo, self._objects, session_id)
+        except ObjectStoreError as exc:
+            # The chat is closed all the same; its transcript follows once storage is back.
+            log.warning("transcript of chat session %s not saved yet: %s", session_id, type(exc).__name__)
+            self.transcript_retry.kick(session_id)
         await self._notices.publish(
             SessionClosed(
                 session.id,
@@ -152,6 +160,10 @@ class SessionService:
             )
         )
         return session
+
+    def transcript_saved(self, session_id: uuid.UUID) -> bool:
+        """False while a closed session's transcript waits for storage to come back (then it is saved)."""
+        return not self.transcript_retry.pending(session_id)
 
     async def close_open_session_of(self, user_id: int, reason: CloseReason) -> SessionInfo | None:
         """Close `user_id`'s open session if there is one (a ban)."""

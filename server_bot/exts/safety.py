@@ -43,6 +43,23 @@ class Safety(commands.Cog):
         log.info("user %s banned from the guild: marked banned", user.id)
 
     @commands.Cog.listener()
+    async def on_chat_ready(self, _told: frozenset[int]) -> None:
+        """Guild bans made while this bot was offline (their events are gone) are applied at start-up."""
+        guild = self.bot.get_guild(self.ctx.discord.guild_id)
+        if guild is None:
+            return
+        try:
+            banned = [entry.user.id async for entry in guild.bans(limit=None)]
+        except discord.HTTPException as exc:  # e.g. Forbidden: the bot lacks Ban Members
+            log.warning("could not read the guild's bans at start-up: %s", exc)
+            return
+        for user_id in await self.ctx.core.access.apply_bans(banned):
+            await self.ctx.audit.record(
+                "member_banned", success=True, user_id=user_id, detail="while_offline"
+            )
+            log.info("user %s was banned while the server-bot was offline: marked banned", user_id)
+
+    @commands.Cog.listener()
     async def on_member_unban(self, guild: discord.Guild, user: discord.User) -> None:
         if guild.id != self.ctx.discord.guild_id:
             return

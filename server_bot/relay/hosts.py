@@ -39,6 +39,11 @@ class ClientStatus:
             and now - self.last_seen < MISSED_HEARTBEATS_OFFLINE * heartbeat_interval_s
         )
 
+    def started_at(self, now: float, margin_s: float = 1.0) -> float:
+        """When the host's process started, on our clock, from its last heartbeat's uptime; `margin_s`
+        earlier, for the heartbeat's time on the way (a request sent before this, it cannot hold)."""
+        return (self.last_seen if self.last_seen is not None else now) - self.uptime_s - margin_s
+
     def record(self, beat: protocol.Heartbeat, now: float) -> None:
         self.last_seen = now
         self.model = beat.model

@@ -251,9 +251,11 @@ class RelayHub:
         came_back = not host.was_online
         for item in received:
             self._dispatch(host, item.payload, now)
+        if host.status.last_seen == now:  # a heartbeat in this batch
+            await self._resend_lost_in_restart(host, now)
         if came_back and self._online(host, now):
             host.was_online = True
-            await self._resend_orphans(now)
+            await self._resend_orphans(now, host)
 
     async def _audit_refusal(self, message: discord.Message, reason: str) -> None:
         if self.audit is None:
@@ -324,10 +326,24 @@ class RelayHub:
                 pending.queue_position = position
                 pending.events.put_nowait(Queued(position=position, eta_s=position * per_slot))
 
+    async def _resend_lost_in_restart(self, host: Host, now: float) -> None:
+        """Requests sent to `host` before its process (re)started are gone with the old process: send
+        them again now, not after `reply_timeout_s` (a killed and restarted host is back in seconds)."""
+        started = host.status.started_at(now)
+        held = set(host.status.running) | set(host.status.queued)
+        for request_id in list(host.owned - held):
+            pending = self._pending.get(request_id)
+            if pending is not None and pending.last_sent < started:
+                log.info("relay host %s restarted; re-sending prompt %s", host.user_id, request_id)
+                pending.moved = pending.moved or pending.shown > 0  # the new text replaces the old whole
+                pending.text = ""
+                await self._assign(pending, host, now)
+
     # ---- timers ------------------------------------------------------------------------------------
 
     async def _tick_forever(self) -> None:
-        interval = max(0.05, min(self._reply_timeout_s, self._heartbeat_interval_s) / 4)
+        # At most a second apart: the offline notice is promised after `reply_timeout_s`, not later.
+        interval = max(0.05, min(1.0, self._reply_timeout_s / 4, self._heartbeat_interval_s / 4))
         while True:
             try:
                 await self.tick()
@@ -362,8 +378,7 @@ class RelayHub:
             # the prompt was lost on the way (a restart). Send it again, to the same host.
             assert owner is not None
             log.info("re-sending prompt %s, silent for %.0f s", pending.request_id, silent_s)
-            await self._assign(pending, owner, now)
-            return
+            await self._assign(pending, owner, now)  # and the user may be owed the offline notice below
         if (
             silent_s >= self._reply_timeout_s
             and not pending.warned_offline
@@ -379,13 +394,16 @@ class RelayHub:
             for host in self._hosts.values()
         )
 
-    async def _resend_orphans(self, now: float) -> None:
-        """A host came (back) online: requests with no live owner go out now rather than at the next tick."""
+    async def _resend_orphans(self, now: float, back: Host) -> None:
+        """A host came (back) online: requests with no live owner, and those sent to it while it was away
+        that it does not hold, go out now rather than at the next tick or after `reply_timeout_s`."""
+        held = set(back.status.running) | set(back.status.queued)
         for pending in list(self._pending.values()):
             owner = self._hosts.get(pending.owner) if pending.owner is not None else None
             if (
                 owner is None
                 or not self._online(owner, now)
+                or (owner is back and pending.request_id not in held)
                 or (
                     now - max(pending.last_heard, pending.last_sent) >= self._reply_timeout_s
                     and pending.request_id not in set(owner.status.running) | set(owner.status.queued)

@@ -121,3 +121,21 @@ async def test_reboot_waits_for_the_requests_in_hand() -> None:
     await relay.dispatch(protocol.CONTROL_SESSION, protocol.Reboot())
     await asyncio.wait_for(rebooted.wait(), 5)
     await relay.stop()
+
+
+async def test_stopping_finishes_the_requests_in_hand_and_leaves_new_prompts_to_a_resend() -> None:
+    relay, link = await relay_with(FakeEngine(token_delay_s=0.01))
+    await relay.dispatch(SESSION, prompt("a"))
+    await relay.drain(within_s=5)
+    assert [p.request_id for p in link.finals() if isinstance(p, protocol.Done)] == ["a"]
+    await relay.dispatch(SESSION, prompt("b"))  # arrives while stopping: not started
+    assert not relay._running
+    await relay.stop()
+
+
+async def test_stopping_is_bounded_when_a_request_does_not_finish() -> None:
+    relay, link = await relay_with(FakeEngine(token_delay_s=10))
+    await relay.dispatch(SESSION, prompt("slow"))
+    await asyncio.wait_for(relay.drain(within_s=0.1), 5)
+    assert link.finals() == []
+    await relay.stop()

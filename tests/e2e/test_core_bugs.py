@@ -199,3 +199,19 @@ async def test_after_a_server_bot_restart_chats_answer_and_a_cut_off_prompt_is_t
         assert reply["content"] == "You said: after the restart"
     told = [m for m in await driver.messages(channel) if "server restarted" in m["content"]]
     assert len(told) == 1
+
+
+async def test_a_prompt_posted_while_the_server_bot_was_down_is_answered_once_it_is_back(
+    devcord: Devcord, driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = iter(["11" * 32, "22" * 32] * 4)
+    monkeypatch.setattr("meatlizard.stack.generate_key_hex", lambda: next(keys))
+    async with stack_on(devcord, FakeEngine(), tmp_path):
+        channel = await start_chat(driver, "alice")
+    prompt = await driver.post(channel, "alice", "while you were away")  # no server-bot to see it
+    async with stack_on(devcord, FakeEngine(), tmp_path):
+        reply = await bot_reply(driver, channel, after=int(prompt["id"]))
+        assert reply["content"] == "You said: while you were away"
+        await asyncio.sleep(0.5)
+    messages = await driver.messages(channel)
+    assert len([m for m in messages if m["author"].get("bot") and "You said" in m["content"]]) == 1

@@ -27,8 +27,6 @@ from tests.reliability.history import Report, check_history
 from tests.reliability.processes import Backends, ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_BOT_TOKEN = "devcord-server-bot-token"
-CLIENT_BOT_TOKEN = "devcord-client-bot-token"
 
 
 def free_port() -> int:
@@ -67,6 +65,7 @@ class Deployment:
         self.processes: dict[str, ManagedProcess] = {}
         self.health_ports = {"server-bot": free_port(), "client-bot": free_port()}
         self.bot_ids: dict[str, int] = {}
+        self._tokens: dict[str, str] = {}
         self.s3_bucket: str | None = None
         # Channels copied before their chat was ended (an ended chat's channel is deleted).
         self.snapshots: dict[int, list[dict[str, Any]]] = {}
@@ -100,6 +99,8 @@ class Deployment:
         # The load run has many people: devcord's default message_create limit is Discord's own.
         scenario_path = self.workdir / "scenario.yaml"
         scenario_path.write_text(yaml.safe_dump(scenario))
+        # The bots log in with the tokens the scenario gave devcord (shaped like Discord's).
+        self._tokens = {str(app["name"]): str(app["token"]) for app in scenario["applications"]}
         devcord = self._process(
             "devcord",
             "devcord",
@@ -138,7 +139,7 @@ class Deployment:
         o = self.options
         env = {
             **self._common_env(),
-            "SERVER_BOT_TOKEN": SERVER_BOT_TOKEN,
+            "SERVER_BOT_TOKEN": self._tokens["server-bot"],
             "SERVER_BOT_HEALTH_PORT": str(self.health_ports["server-bot"]),
             "SERVER_BOT_REPLY_TIMEOUT_S": str(o.reply_timeout_s),
             "SERVER_BOT_PROMPT_KEEP_S": str(o.prompt_keep_s),
@@ -170,7 +171,7 @@ class Deployment:
     def _client_env(self) -> dict[str, str]:
         env = {
             **self._common_env(),
-            "CLIENT_BOT_TOKEN": CLIENT_BOT_TOKEN,
+            "CLIENT_BOT_TOKEN": self._tokens["client-bot"],
             "CLIENT_BOT_HEALTH_PORT": str(self.health_ports["client-bot"]),
         }
         if self.options.token_delay_s is not None:

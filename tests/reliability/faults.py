@@ -227,8 +227,7 @@ async def s3_outage_at_save(stage: Stage) -> tuple[str, bool]:
     told = await stage.tell(person, "chat end")
     await asyncio.sleep(2)
     await asyncio.to_thread(stage.backends.s3.start)
-    honest = "saved" not in told.lower()
-    return f"/chat end with S3 down told the user: {told[:90]!r}", honest
+    return f"/chat end with S3 down told the user: {told[:120]!r}", _honest_about_saving(told)
 
 
 def _mount_full_tmpfs(workdir: Path, options: Options) -> None:
@@ -253,7 +252,14 @@ async def full_disk_at_save(stage: Stage) -> tuple[str, bool]:
     target = stage.deployment.options.object_store_dir
     assert target is not None
     await asyncio.to_thread(subprocess.run, ["umount", "-l", str(target)], check=False)
-    return f"/chat end on a full disk told the user: {told[:90]!r}", "saved" not in told.lower()
+    return f"/chat end on a full disk told the user: {told[:120]!r}", _honest_about_saving(told)
+
+
+def _honest_about_saving(told: str) -> bool:
+    """The chat was closed and the user told, plainly, that the transcript is not stored yet (never that
+    it was saved, nor a vague "something went wrong")."""
+    said = told.lower()
+    return "closed" in said and "not stored yet" in said and "transcript saved" not in said
 
 
 FAST: dict[str, Any] = {"token_delay_s": 0.05}
@@ -320,15 +326,15 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         "s3-outage-at-save",
-        "SeaweedFS down during /chat end: the user is not told 'saved' falsely; the transcript is saved "
-        "once S3 is back and equals what the channel showed",
+        "SeaweedFS down during /chat end: the chat is closed, the user told its transcript is not stored "
+        "yet (not 'saved' falsely); it is saved once S3 is back and equals what the channel showed",
         s3_outage_at_save,
         options=FAST,
     ),
     Fault(
         "full-disk-at-save",
-        "local object store on a full 256 KiB tmpfs during /chat end: the user is told it failed (not "
-        "'saved'); other chats are unaffected",
+        "local object store on a full 256 KiB tmpfs during /chat end: the chat is closed and the user "
+        "told plainly its transcript is not stored yet (not 'saved'); other chats are unaffected",
         full_disk_at_save,
         options=FAST,
         prepare=_mount_full_tmpfs,

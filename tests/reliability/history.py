@@ -6,7 +6,9 @@ working whatever the bots look like inside.
 
 How bot messages are read (only their public shape: buttons and wording):
 
-* **final** reply: carries the Regenerate button (``ml:regen:``) now;
+* **final** reply: carries the Regenerate button (``ml:regen:``) now, or did in its last version with
+  buttons (the button is taken away when the next prompt is accepted: only the latest reply can be
+  regenerated). A reply replaced through Regenerate would count too; the people here never press it;
 * **page**: carried a Stop/Regenerate button in an earlier version and none now (an earlier page of a
   long reply, or a reply retired when it failed - the notice that follows says so);
 * **partial**: still shows a live Stop button (``ml:stop:``) - a reply nobody will ever finish;
@@ -70,8 +72,9 @@ def classify(message: Json) -> Kind:
         return "final"
     if _has(message, _STOP):
         return "partial"
-    if any(_has(v, _STOP) or _has(v, _REGEN) for v in message.get("history") or []):
-        return "page"
+    buttoned = [v for v in message.get("history") or [] if _has(v, _STOP) or _has(v, _REGEN)]
+    if buttoned:
+        return "final" if _has(buttoned[-1], _REGEN) else "page"
     content = str(message.get("content") or "")
     if _INTERIM.search(content):
         return "interim"
@@ -281,7 +284,7 @@ def check_transcript(messages: Sequence[Json], turns: Sequence[Json], bot_ids: I
     the assistant turns must be the final replies, in order; every user turn must be a prompt shown."""
     bots = {int(b) for b in bot_ids}
     ordered = sorted(messages, key=lambda m: int(m["id"]))
-    finals = [m for m in ordered if _is_bot(m, bots) and _has(m, _REGEN)]
+    finals = [m for m in ordered if _is_bot(m, bots) and classify(m) == "final"]
     shown_replies = [_strip_suffix(str(m["content"])) for m in finals]
     shown_prompts = {str(m["content"]) for m in ordered if not _is_bot(m, bots)}
     replies = [str(t["text"]) for t in turns if t.get("role") == "assistant"]

@@ -132,6 +132,16 @@ def test_classify_reads_buttons_and_wording() -> None:
     assert classify({"content": "p1", "history": [{"content": "p", **_stop()}]}) == "page"
 
 
+def test_a_reply_whose_regenerate_button_was_taken_away_by_the_next_prompt_is_still_final() -> None:
+    earlier = reply("Hello!", streamed=("Hel",))
+    retired = {**earlier, "components": [], "history": [*earlier["history"], {**earlier, "history": []}]}
+    assert classify(retired) == "final"
+    p1, p2 = prompt(ALICE, f"{marker('alice', 1)} hi"), prompt(ALICE, f"{marker('alice', 2)} again")
+    first = {**echo(p1), "components": [], "history": [echo(p1)]}
+    report = check_history({10: [p1, first, p2, echo(p2)]}, [BOT])
+    assert (report.answered, report.lost, report.duplicated) == (2, 0, 0), report.problems
+
+
 def test_transcript_must_equal_what_the_channel_showed() -> None:
     p1 = prompt(ALICE, "hi")
     shown = [p1, reply("Hello!\n\n*(stopped)*")]

@@ -67,13 +67,17 @@ def message(author: int, *payloads: protocol.Payload, session: uuid.UUID | None 
 
 
 def beat(
-    *, running: list[str] | None = None, queued: list[str] | None = None, slots: int = 1
+    *,
+    running: list[str] | None = None,
+    queued: list[str] | None = None,
+    slots: int = 1,
+    uptime_s: float = 100_000,
 ) -> protocol.Heartbeat:
     return protocol.Heartbeat(
         model="fake",
         queue_depth=len(queued or []),
         tokens_per_s=10,
-        uptime_s=1,
+        uptime_s=uptime_s,
         slots=slots,
         running=running or [],
         queued=queued or [],
@@ -86,11 +90,13 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_hub(clock: FakeClock, *host_ids: int) -> tuple[RelayHub, dict[int, FakeLink]]:
+def make_hub(
+    clock: FakeClock, *host_ids: int, heartbeat_s: float = HEARTBEAT_S
+) -> tuple[RelayHub, dict[int, FakeLink]]:
     hub = RelayHub(
         reply_timeout_s=REPLY_TIMEOUT_S,
         prompt_keep_s=KEEP_S,
-        heartbeat_interval_s=HEARTBEAT_S,
+        heartbeat_interval_s=heartbeat_s,
         clock=clock,
         sleep=never,
     )
@@ -177,6 +183,45 @@ async def test_a_prompt_the_live_host_does_not_hold_is_sent_again_after_silence(
     await hub.handle(message(1, beat()))
     await hub.tick()
     assert links[1].prompts() == [pending.request_id, pending.request_id]
+    await hub.close()
+
+
+async def test_a_host_that_restarted_gets_the_prompts_it_lost_again_at_once(clock: FakeClock) -> None:
+    hub, links = make_hub(clock, 1)
+    await hub.handle(message(1, beat()))
+    pending = await submit(hub)
+    await hub.handle(message(1, beat(running=[pending.request_id])))
+    clock.now += 5  # killed, restarted: its first heartbeat says it has been up for 2 s
+    await hub.handle(message(1, beat(uptime_s=2)))
+    assert links[1].prompts() == [pending.request_id, pending.request_id]
+    # A prompt sent after the restart is not sent twice because the host's next beat missed it.
+    later = await submit(hub)
+    await hub.handle(message(1, beat(uptime_s=2.5)))
+    assert links[1].prompts().count(later.request_id) == 1
+    await hub.close()
+
+
+async def test_a_prompt_sent_before_the_host_came_online_is_sent_again_at_its_first_heartbeat(
+    clock: FakeClock,
+) -> None:
+    hub, links = make_hub(clock, 1)
+    pending = await submit(hub)  # the host was never heard: the prompt may have gone unread
+    clock.now += 3
+    await hub.handle(message(1, beat()))
+    assert links[1].prompts() == [pending.request_id, pending.request_id]
+    await hub.close()
+
+
+async def test_the_offline_notice_comes_when_promised_even_as_the_prompt_is_sent_again(
+    clock: FakeClock,
+) -> None:
+    hub, links = make_hub(clock, 1, heartbeat_s=20)
+    await hub.handle(message(1, beat()))
+    pending = await submit(hub)
+    clock.now += REPLY_TIMEOUT_S  # a frozen host: still "online", three beats (60 s) not missed yet
+    await hub.tick()
+    assert links[1].prompts() == [pending.request_id, pending.request_id]
+    assert [type(e) for e in drain_events(pending)] == [Offline]
     await hub.close()
 
 

@@ -69,7 +69,13 @@ class ChatCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         # Closing stops a reply being written, saves the transcript and tells every front.
         await self.ctx.core.sessions.close(session.id, reason="ended", by=actor)
-        await interaction.followup.send("Your chat is closed and its transcript saved.", ephemeral=True)
+        await interaction.followup.send(
+            "Your chat is closed and its transcript saved."
+            if self.ctx.core.sessions.transcript_saved(session.id)
+            else "Your chat is closed. Storage is unavailable right now, so its transcript is not stored "
+            "yet: it will be saved automatically when storage is back.",
+            ephemeral=True,
+        )
         # This front closed it, so it removes the channel itself, after answering (see SessionClosed).
         if interaction.guild is not None and session.channel_id is not None:
             await channels.delete_session_channel(interaction.guild, session.channel_id, "/chat end")

@@ -54,6 +54,7 @@ class SessionNotices(commands.Cog):
         elif isinstance(notice, RequestInterrupted):
             channel = guild.get_channel(notice.channel_id)
             if isinstance(channel, discord.TextChannel):
+                await _retire_stop_button(channel, notice.request_id)
                 await channel.send(f"<@{notice.owner_id}> {notice.message}", allowed_mentions=NO_PINGS)
 
     async def _tell_closed_for_idling(self, owner_id: int) -> None:
@@ -108,3 +109,17 @@ def idle_duration(seconds: float) -> str:
             return f"{count} {unit}{'s' if count != 1 else ''}"
     count = round(seconds)
     return f"{count} second{'s' if count != 1 else ''}"
+
+
+async def _retire_stop_button(channel: discord.TextChannel, request_id: str) -> None:
+    """The reply the last run was writing keeps its Stop button: take it away (nobody will finish it)."""
+    stop_id = f"ml:stop:{request_id}"  # = replies.StopButton's custom id
+    try:
+        async for message in channel.history(limit=25):
+            rows = [row for row in message.components if isinstance(row, discord.ActionRow)]
+            custom_ids = [getattr(item, "custom_id", None) for row in rows for item in row.children]
+            if message.author == channel.guild.me and stop_id in custom_ids:
+                await message.edit(view=None)
+                return
+    except discord.HTTPException:
+        log.warning("could not retire the Stop button of request %s", request_id, exc_info=True)

@@ -5,6 +5,9 @@ Session channels are recognised by id, from the database, never by name or categ
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+
 import discord
 from discord.ext import commands
 
@@ -20,17 +23,52 @@ log = get_logger(__name__)
 
 # Short-lived refusals (rate limits, pauses) tidy themselves away; a moderation refusal stays.
 _REFUSAL_SHOWN_S = 30.0
+# At start-up, channels with a message this recent are checked for a prompt nobody answered.
+_CATCH_UP_WINDOW = datetime.timedelta(minutes=15)
+_HANDLED_KEPT = 10_000
 
 
 class PromptListener(commands.Cog):
     def __init__(self, bot: ServerBot) -> None:
         self.bot = bot
         self.ctx: ServerContext = bot.ctx
+        # Messages this run's gateway delivered: the start-up catch-up must not answer them again.
+        self._handled: set[int] = set()
+
+    @commands.Cog.listener()
+    async def on_chat_ready(self, told: frozenset[int]) -> None:
+        """Prompts posted while this bot was down (their gateway events are gone) are answered now: a
+        session channel whose latest message is a person's, not the bot's, is owed an answer - unless
+        its user was just told that a restart cut their prompt off (`told`: those channels)."""
+        guild = self.bot.get_guild(self.ctx.discord.guild_id)
+        if guild is None:
+            return
+        since = discord.utils.utcnow() - _CATCH_UP_WINDOW
+        owed = []
+        for channel in guild.text_channels:
+            last = channel.last_message_id
+            if channel.id in told or last is None or discord.utils.snowflake_time(last) < since:
+                continue  # quiet for long: nothing was posted while the bot was down
+            session = await self.ctx.core.sessions.by_channel(channel.id)
+            if session is None or not session.is_open:
+                continue
+            try:  # fetched, not cached: a restart notice may have just been posted after it
+                latest = [m async for m in channel.history(limit=1)]
+            except discord.HTTPException:
+                log.warning("could not read channel %s to catch up", channel.id, exc_info=True)
+                continue
+            if latest and not latest[0].author.bot and latest[0].id not in self._handled:
+                owed.append(latest[0])
+        if owed:
+            log.info("answering %d prompts posted while the server-bot was down", len(owed))
+            await asyncio.gather(*(self.on_message(message) for message in owed))
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None:
             return
+        if len(self._handled) < _HANDLED_KEPT:  # only the start-up catch-up needs these, early on
+            self._handled.add(message.id)
         if not isinstance(message.channel, discord.TextChannel):
             return
         session = await self.ctx.core.sessions.by_channel(message.channel.id)

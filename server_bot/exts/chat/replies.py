@@ -68,11 +68,11 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
                 elif isinstance(event, Withheld):
                     await writer.finish(event.message)
                 elif isinstance(event, Failed):
-                    await writer.abandon()
+                    await _abandon(writer)
                     if event.code != "session_closed":  # the channel is going away
                         await writer.notice(failure_text(event))
                 elif isinstance(event, FallbackReply):
-                    await writer.abandon()
+                    await _abandon(writer)
                     await channel.send(neutralise_mentions(event.text), allowed_mentions=NO_PINGS)
                 elif isinstance(event, Queued):
                     writer.queued(event.message)  # edited as the place changes, replaced by the reply
@@ -80,8 +80,29 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
             await writer.notice(context_dropped_text(dropped))
     except discord.NotFound:
         log.info("session channel %s vanished while a reply was shown", channel.id)
+    except Exception as exc:
+        if _shut_down(exc):  # the prompt is answered after the restart (the start-up catch-up)
+            log.info("a reply in channel %s was cut off by the shutdown", channel.id)
+            return
+        # Never a half-written reply with a live Stop button: retire it and say what happened.
+        log.exception("a reply in channel %s failed", channel.id)
+        with contextlib.suppress(discord.HTTPException):
+            await _abandon(writer)
+            await writer.notice(user_message(exc))
     finally:
         await writer.aclose()
+
+
+def _shut_down(exc: Exception) -> bool:
+    """Is this aiohttp's error for a request after the bot closed its HTTP session (shutting down)?"""
+    return isinstance(exc, RuntimeError) and str(exc) == "Session is closed"
+
+
+async def _abandon(writer: ReplyWriter) -> None:
+    """Stop showing a reply that will not be finished, and take its Stop button away."""
+    await writer.abandon()
+    if writer.last_message is not None and writer.last_message.components:
+        await writer.last_message.edit(view=None)
 
 
 # ---- buttons ---------------------------------------------------------------------------------------

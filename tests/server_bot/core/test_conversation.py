@@ -266,3 +266,43 @@ async def test_the_platform_preamble_stays_above_the_users_system_prompt(harness
 )
 def test_queued_says_the_place_in_the_queue_and_the_estimate(queued: Queued, shown: str) -> None:
     assert queued.message == shown
+
+
+async def test_shutting_down_lets_a_reply_in_flight_finish_within_the_grace_and_refuses_new_ones(
+    harness: Harness,
+) -> None:
+    session = await harness.core.sessions.open(ALICE)
+    harness.relay.responder = None
+    stream = await harness.core.conversation.submit(ALICE, session.id, "long")
+    async with contextlib.aclosing(stream):
+        events = aiter(stream)
+        accepted = await anext(events)
+        assert isinstance(accepted, Accepted)
+        closing = asyncio.create_task(harness.core.aclose(grace_s=5))
+        await asyncio.sleep(0.1)
+        assert not closing.done()  # waiting for the reply in flight
+        # A prompt sent meanwhile waits its turn, then is refused: nothing new starts.
+        waiting = asyncio.create_task(
+            collect(await harness.core.conversation.submit(ALICE, session.id, "another"))
+        )
+        harness.relay.last.push(
+            protocol.Done(request_id=accepted.request_id, text="all of it", finish_reason="stop")
+        )
+        final = await asyncio.wait_for(anext(events), 5)
+    assert isinstance(final, Finished) and final.text == "all of it"
+    assert await asyncio.wait_for(waiting, 5) == [Failed.of("server_restarted")]
+    await asyncio.wait_for(closing, 5)
+
+
+async def test_shutting_down_tells_the_user_once_the_grace_is_over(harness: Harness) -> None:
+    session = await harness.core.sessions.open(ALICE)
+    harness.relay.responder = None
+    harness.relay.cancel = _silent_cancel(harness.relay)  # type: ignore[method-assign]
+    stream = await harness.core.conversation.submit(ALICE, session.id, "long")
+    async with contextlib.aclosing(stream):
+        events = aiter(stream)
+        assert isinstance(await anext(events), Accepted)
+        closing = asyncio.create_task(harness.core.aclose(grace_s=0.2))
+        final = await asyncio.wait_for(anext(events), 5)
+    await asyncio.wait_for(closing, 5)
+    assert final == Failed.of("server_restarted")

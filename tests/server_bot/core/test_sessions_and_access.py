@@ -115,6 +115,17 @@ async def test_a_ban_closes_the_session_through_the_one_close_path(harness: Harn
         await harness.core.sessions.require_current(ALICE)
 
 
+async def test_bans_made_while_offline_are_applied_once_and_close_the_session(harness: Harness) -> None:
+    session = await harness.core.sessions.open(ALICE)
+    await harness.core.access.ban(BOB.user_id)  # already banned here: left alone
+    harness.notices.clear()
+    assert await harness.core.access.apply_bans([ALICE.user_id, BOB.user_id]) == [ALICE.user_id]
+    assert harness.notices == [SessionClosed(session.id, ALICE.user_id, "discord", None, "banned")]
+    assert await harness.core.access.apply_bans([ALICE.user_id]) == []
+    with pytest.raises(Banned):
+        await harness.core.sessions.open(ALICE)
+
+
 async def test_a_suspended_user_is_refused_until_it_lapses(harness: Harness) -> None:
     until = harness.core.access._clock.now() + timedelta(hours=1)
     await harness.core.access.suspend(ALICE.user_id, until, by=ADMIN)
