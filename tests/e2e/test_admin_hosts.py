@@ -34,7 +34,7 @@ async def engines() -> list[FakeEngine]:
 @pytest.fixture
 async def stack(devcord: Devcord, tmp_path: Path, engines: list[FakeEngine]) -> AsyncIterator[Stack]:
     async with stack_on(
-        devcord, engines[0], tmp_path, heartbeat_interval_s=0.5, extra_host_engines=engines[1:]
+        devcord, engines[0], tmp_path, heartbeat_interval_s=1.0, extra_host_engines=engines[1:]
     ) as running:
 
         async def all_online() -> bool:
