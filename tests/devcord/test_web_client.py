@@ -6,7 +6,6 @@ import asyncio
 import io
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,24 +14,12 @@ import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from devcord import Devcord
 from devcord.testing import Driver
 from tests.devcord.bots import intents, running
 
-CHROMIUM = "/usr/bin/chromium"
-# Debian's chromium, never a downloaded one; no network side-channels, no sandbox (root in CI).
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Kept after the run (gitignored) for a person to look at.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 STREAM_STEPS = 4
@@ -151,16 +138,6 @@ class ChatBot(commands.Bot):
         await message.channel.send(
             MARKDOWN_SAMPLE + mentions + "\n" + HOSTILE, allowed_mentions=discord.AllowedMentions.none()
         )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def record_bot_texts(page: Page) -> None:

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Dialog, async_playwright, expect
+from playwright.async_api import Browser, Dialog, expect
 
 from client_bot.engine import FakeEngine
 from devcord import Devcord
 from tests.mcp.harness import INITIALIZE, McpStack, mcp_stack, raw_post, replies
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, signed_in_page
+from tests.web.browser import signed_in_page
 from tests.web.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
@@ -26,20 +26,8 @@ async def mcp(devcord: Devcord, tmp_path: Path) -> AsyncIterator[McpStack]:
         yield running
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-async def test_a_token_is_created_shown_once_and_revoked_on_the_page(
-    mcp: McpStack, chromium: Browser
-) -> None:
-    page, problems = await signed_in_page(chromium, mcp.web_url, "alice")
+async def test_a_token_is_created_shown_once_and_revoked_on_the_page(mcp: McpStack, browser: Browser) -> None:
+    page, problems = await signed_in_page(browser, mcp.web_url, "alice")
     await page.click("#tokens-link")
     await expect(page.locator("#who")).to_have_text("alice")
     await expect(page.locator("#tokens")).to_contain_text("No tokens yet.")

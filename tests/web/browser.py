@@ -1,20 +1,8 @@
-"""Headless Chromium for the web tests (Debian's /usr/bin/chromium; never `playwright install`)."""
+"""Signing in to the web app in headless Chromium (the browser itself: tests/fixtures/chromium.py)."""
 
 from __future__ import annotations
 
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def signed_in_page(browser: Browser, url: str, user: str) -> tuple[Page, list[str]]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
 
 from devcord import Devcord
 from server_bot.core import Core
@@ -26,7 +25,6 @@ from server_bot.ratelimit import RateLimiter, RateRules
 from server_bot.web import WebServer, build_web
 from shared.audit import AuditLog
 from shared.config import ChatSettings, WebSettings
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.web.fakes import SlowEchoRelay
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -54,16 +52,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture
