@@ -1,10 +1,11 @@
 """The client-bot engine against llama.cpp itself, on SmolLM2-135M (2 threads, n_ctx 2048 a sequence).
 
 Measured side by side in one run (greedy, 128 new tokens unless said):
-- single stream: decode tokens/s of `LlamaEngine` vs a bare `llama_decode` greedy loop in its OWN
-  process (a fresh interpreter, default OpenMP settings) at its best thread setting (1 or 2).
-  The engine also at 1 or 2 threads, whichever is faster that round. Target: engine >= 0.9x bare
-  (best round of each: other processes only ever slow a run down).
+- single stream: decode tokens/s of `LlamaEngine` as the client-bot runs it (default `MODEL_PARALLEL`
+  slots, its own OpenMP setting, its asyncio loop) vs a bare `llama_decode` greedy loop (llama.cpp's
+  default OpenMP settings), each in its OWN fresh process at its best thread setting (1 or 2) that
+  round. Target: engine >= 0.9x bare (best round of each: other processes only ever slow a run down).
+  Every other path below runs in a fresh process of its own too (`_child` says why it matters).
 - concurrency: aggregate completion tokens/s of 1, 2, 4, 8 sessions at once, batched (`n_parallel=8`)
   vs one at a time (`n_parallel=1`, the old engine's behaviour). Target: >= 2x at 8. The ceiling on a
   CPU: one decode step streams the weights once for every sequence in it, so batching saves the weight
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,9 +43,12 @@ from client_bot.engine import (
     LlamaEngine,
     default_model_path,
 )
+from shared.config import ModelSettings
 
 PROMPT = "Write a short story about a lizard who guards a castle."
 CONCURRENCY = (1, 2, 4, 8)
+# The client-bot's default `MODEL_PARALLEL`: the single stream is measured on the engine as deployed.
+DEPLOYED_PARALLEL = ModelSettings.model_fields["parallel"].default
 TARGETS = {"engine_vs_bare": 0.9, "batched8_vs_serial": 2.0, "prefix_ttft_ratio": 0.3, "idle_cpu_pct": 2.0}
 
 
@@ -95,24 +100,34 @@ def bare_loop(threads: int, max_tokens: int) -> float:
     return rate
 
 
-def bare_best(max_tokens: int) -> tuple[float, int]:
-    """The bare loop's best thread setting this round: (tokens/s, threads)."""
+def _child(*args: str) -> dict[str, Any]:
+    """Run this file with `args` in a fresh interpreter and return the JSON object it prints last.
+
+    Every measured path gets its own process with ONE model loaded, as the client-bot runs it. Several
+    models in one process would each bring an OpenMP team; with more OpenMP threads than cores, libgomp
+    throttles its spin-wait to ~100 iterations (`gomp_throttled_spin_count_var`), i.e. passive waiting,
+    which costs 2-thread decoding about 40% here and would make the comparison about the bench, not the
+    engine. OpenMP settings from outside are dropped: the bare loop gets llama.cpp's defaults and the
+    engine its own (`native.configure_openmp`), as shipped.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run(
+        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _best_of_threads(mode: str, max_tokens: int) -> tuple[float, int]:
+    """(tokens/s, threads) of `mode` ("--bare" or "--engine-single") at its best of 1 and 2 threads."""
     best = (0.0, 0)
     for threads in (1, 2):
-        out = subprocess.run(
-            [sys.executable, __file__, "--bare", str(threads), "--max-tokens", str(max_tokens)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        rate = float(json.loads(out.strip().splitlines()[-1])["tokens_per_s"])
+        rate = float(_child(mode, str(threads), "--max-tokens", str(max_tokens))["tokens_per_s"])
         best = max(best, (rate, threads))
     return best
 
 
-# The engine.
+# The engine, each path in a child process of its own (`_child`).
 
 
 async def single_stream(engine: LlamaEngine, max_tokens: int, tag: str) -> float:
@@ -168,62 +183,82 @@ def idle_cpu_pct(seconds: float) -> float:
     return 100 * used / (time.monotonic() - started)
 
 
+async def engine_child(args: argparse.Namespace) -> dict[str, Any]:
+    """One measurement on one freshly loaded engine (this process is a child of `run`)."""
+    if args.engine_single:
+        config = EngineConfig(n_ctx=2048, n_threads=args.engine_single, n_parallel=DEPLOYED_PARALLEL)
+    elif args.concurrency:
+        config = EngineConfig(n_ctx=2048, n_threads=args.threads, n_parallel=args.concurrency)
+    else:
+        config = EngineConfig(n_ctx=2048, n_threads=args.threads, prefix_cache=args.conversation == "reuse")
+    async with LlamaEngine(config) as engine:
+        await engine.submit(_request("warm-up", "warm-up", 8)).result()
+        if args.engine_single:
+            return {"tokens_per_s": await single_stream(engine, args.max_tokens, "x")}
+        if args.concurrency:
+            rates, worst_gap = {}, 0.0
+            for sessions in CONCURRENCY:
+                rate, gap = await aggregate(engine, sessions, args.session_tokens, f"c{sessions}")
+                rates[str(sessions)], worst_gap = rate, max(worst_gap, gap)
+            return {"rates": rates, "worst_gap_s": worst_gap}
+        ttfts = await conversation_ttft(engine, 10, "conversation")
+        if args.idle_s:
+            await engine.submit(_request("before-idle", "idle", 16)).result()
+            return {"ttfts": ttfts, "idle_cpu_pct": idle_cpu_pct(args.idle_s)}
+        return {"ttfts": ttfts}
+
+
 def _spread(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
 
-async def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> None:
     print(f"host: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared with others)")
-    threads = args.threads
-    batched = LlamaEngine(EngineConfig(n_ctx=2048, n_threads=threads, n_parallel=max(CONCURRENCY)))
-    serial = LlamaEngine(EngineConfig(n_ctx=2048, n_threads=threads, n_parallel=1))
-    cold = LlamaEngine(EngineConfig(n_ctx=2048, n_threads=threads, prefix_cache=False))
-    one_thread = LlamaEngine(EngineConfig(n_ctx=2048, n_threads=1, n_parallel=1))
+    print(f"every path in a fresh process with one model loaded; engine n_parallel={DEPLOYED_PARALLEL}")
     ratios: dict[str, list[float]] = {name: [] for name in TARGETS}
     bare_rates: list[float] = []
     engine_rates: list[float] = []
     worst_gap = 0.0
-    async with batched, serial, cold, one_thread:
-        for engine in (batched, serial, cold, one_thread):
-            await engine.submit(_request("warm-up", "warm-up", 8)).result()
-        # Rounds interleave every path, so load from other processes on the shared cores falls on all.
-        for round_ in range(args.rounds):
-            bare, bare_threads = bare_best(args.max_tokens)
-            # The engine at its best thread setting too: 1 thread suffers less from a busy neighbour.
-            engine_rate, engine_threads = max(
-                (await single_stream(batched, args.max_tokens, f"{round_}"), threads),
-                (await single_stream(one_thread, args.max_tokens, f"{round_}-1t"), 1),
-            )
+    common = ("--threads", str(args.threads), "--session-tokens", str(args.session_tokens))
+    # Rounds interleave every path, so load from other processes on the shared cores falls on all.
+    for round_ in range(args.rounds):
+        bare, bare_threads = _best_of_threads("--bare", args.max_tokens)
+        engine_rate, engine_threads = _best_of_threads("--engine-single", args.max_tokens)
+        print(
+            f"round {round_}: single stream engine {engine_rate:.1f} tok/s ({engine_threads} thread(s)), "
+            f"bare loop {bare:.1f} tok/s ({bare_threads} thread(s)), each in its own process"
+        )
+        ratios["engine_vs_bare"].append(engine_rate / bare)
+        bare_rates.append(bare)
+        engine_rates.append(engine_rate)
+        batched = _child("--concurrency", str(max(CONCURRENCY)), *common)
+        serial = _child("--concurrency", "1", *common)
+        worst_gap = max(worst_gap, float(batched["worst_gap_s"]))
+        line = []
+        for sessions in CONCURRENCY:
+            b, s = float(batched["rates"][str(sessions)]), float(serial["rates"][str(sessions)])
+            line.append(f"{sessions}: {b:.0f} vs {s:.0f} (x{b / s:.2f})")
+            if sessions == max(CONCURRENCY):
+                ratios["batched8_vs_serial"].append(b / s)
+        print(f"round {round_}: sessions batched vs one-at-a-time tok/s: " + ", ".join(line))
+        last = round_ == args.rounds - 1
+        idle = ("--idle-s", str(args.idle_s)) if last else ("--idle-s", "0")
+        warm = _child("--conversation", "reuse", *common, *idle)
+        cold = _child("--conversation", "cold", *common)
+        warm_ttft, cold_ttft = list(warm["ttfts"]), list(cold["ttfts"])
+        print(
+            f"round {round_}: turns 2-10 first token with prefix reuse "
+            + " ".join(f"{t * 1000:.0f}" for t in warm_ttft)
+            + " ms; without "
+            + " ".join(f"{t * 1000:.0f}" for t in cold_ttft)
+            + " ms"
+        )
+        ratios["prefix_ttft_ratio"].append(statistics.median(warm_ttft) / statistics.median(cold_ttft))
+        if last:
+            ratios["idle_cpu_pct"].append(float(warm["idle_cpu_pct"]))
             print(
-                f"round {round_}: single stream engine {engine_rate:.1f} tok/s ({engine_threads} thread(s)), "
-                f"bare loop {bare:.1f} tok/s ({bare_threads} thread(s), own process)"
+                f"idle CPU over {args.idle_s:.0f} s after a generation: {warm['idle_cpu_pct']:.2f}% of a core"
             )
-            ratios["engine_vs_bare"].append(engine_rate / bare)
-            bare_rates.append(bare)
-            engine_rates.append(engine_rate)
-            line = []
-            for sessions in CONCURRENCY:
-                b, gap = await aggregate(batched, sessions, args.session_tokens, f"b{round_}")
-                s, _ = await aggregate(serial, sessions, args.session_tokens, f"s{round_}")
-                worst_gap = max(worst_gap, gap)
-                line.append(f"{sessions}: {b:.0f} vs {s:.0f} (x{b / s:.2f})")
-                if sessions == max(CONCURRENCY):
-                    ratios["batched8_vs_serial"].append(b / s)
-            print(f"round {round_}: sessions batched vs one-at-a-time tok/s: " + ", ".join(line))
-            warm = await conversation_ttft(batched, 10, f"warm{round_}")
-            cold_ttft = await conversation_ttft(cold, 10, f"cold{round_}")
-            print(
-                f"round {round_}: turns 2-10 first token with prefix reuse "
-                + " ".join(f"{t * 1000:.0f}" for t in warm)
-                + " ms; without "
-                + " ".join(f"{t * 1000:.0f}" for t in cold_ttft)
-                + " ms"
-            )
-            ratios["prefix_ttft_ratio"].append(statistics.median(warm) / statistics.median(cold_ttft))
-        await batched.submit(_request("before-idle", "idle", 16)).result()
-        idle = idle_cpu_pct(args.idle_s)
-        ratios["idle_cpu_pct"].append(idle)
-        print(f"idle CPU over {args.idle_s:.0f} s, 4 models loaded: {idle:.2f}% of a core")
     print(f"event loop: longest extra gap of a 10 ms ticker while decoding {worst_gap * 1000:.0f} ms")
     figures = {name: statistics.median(values) for name, values in ratios.items()}
     # Other processes only ever slow a run down, so each path's best round is the closest to what the
@@ -248,12 +283,18 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--session-tokens", type=int, default=64, help="tokens per concurrent session")
     parser.add_argument("--idle-s", type=float, default=10.0)
-    parser.add_argument("--bare", type=int, help=argparse.SUPPRESS)  # child process: threads
+    # Child processes (see `_child`): one measurement each, printed as JSON.
+    parser.add_argument("--bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--engine-single", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--conversation", choices=("reuse", "cold"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         print(json.dumps({"tokens_per_s": bare_loop(args.bare, args.max_tokens)}))
-        return
-    asyncio.run(run(args))
+    elif args.engine_single or args.concurrency or args.conversation:
+        print(json.dumps(asyncio.run(engine_child(args))))
+    else:
+        run(args)
 
 
 if __name__ == "__main__":

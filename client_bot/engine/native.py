@@ -12,6 +12,12 @@ every token wakes the team several times; spinning forever keeps cores busy whil
 A bounded spin (`GOMP_SPINCOUNT`) keeps the team hot between the graphs of one token and lets it sleep
 a fraction of a millisecond after the last one.
 
+One model a process: each model's decode thread brings its own OpenMP team, and once a process has more
+OpenMP threads than cores, libgomp cuts every spin-wait to about 100 iterations (its "throttled" spin
+count), which is passive waiting again: two-thread decoding lost ~40% with four models loaded in one
+process. The client-bot loads one model; a second multi-threaded model in the same process is logged
+as a warning (`openmp_oversubscribed`).
+
 KV cache: one stream per sequence (`kv_unified=False`), each of `n_ctx_per_seq` cells. A sequence's
 attention then only reads its own cells, so its results do not depend on where other sequences' cells
 happen to lie (with a unified cache, cancelling one sequence changed the others' greedy text), and no
@@ -23,12 +29,16 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from client_bot.engine.errors import GenerationFailed, ModelLoadError
+from shared.log import get_logger
+
+log = get_logger(__name__)
 
 # Versions whose low-level API this module was written and tested against (llama-cpp-python).
 SUPPORTED_VERSIONS = ("0.3.36",)
@@ -41,6 +51,35 @@ def configure_openmp() -> None:
     """Bounded spin for llama.cpp's OpenMP threads; explicit settings in the environment win."""
     if "OMP_WAIT_POLICY" not in os.environ:
         os.environ.setdefault("GOMP_SPINCOUNT", DEFAULT_SPINCOUNT)
+
+
+def openmp_oversubscribed(threads_per_model: Sequence[int], cpus: int | None) -> bool:
+    """Whether models with these thread counts, alive in one process, outnumber the cores with threads."""
+    return cpus is not None and len(threads_per_model) > 1 and sum(threads_per_model) > cpus
+
+
+# Threads of each model alive in this process, for the one-model-a-process warning.
+_live_threads: dict[int, int] = {}
+_live_lock = threading.Lock()
+
+
+def _register(model_id: int, threads: int) -> None:
+    with _live_lock:
+        _live_threads[model_id] = threads
+        counts = list(_live_threads.values())
+    if openmp_oversubscribed(counts, os.cpu_count()):
+        log.warning(
+            "%d llama.cpp models with %d threads in all are loaded in one process on %s cores: OpenMP "
+            "then stops spin-waiting and every model decodes slower; run one model a process",
+            len(counts),
+            sum(counts),
+            os.cpu_count(),
+        )
+
+
+def _unregister(model_id: int) -> None:
+    with _live_lock:
+        _live_threads.pop(model_id, None)
 
 
 def _bindings() -> Any:
@@ -153,6 +192,7 @@ class NativeModel:
         self.n_vocab = int(lib.llama_vocab_n_tokens(self._vocab))
         self._batch = lib.llama_batch_init(options.n_batch, 0, 1)
         self._piece = ctypes.create_string_buffer(256)
+        _register(id(self), options.n_threads)
 
     # Model facts.
 
@@ -243,3 +283,4 @@ class NativeModel:
             self._lib.llama_free(self._ctx)
             self._lib.llama_model_free(self._model)
             self._ctx = None
+            _unregister(id(self))
