@@ -85,7 +85,9 @@ class ServerBot(commands.Bot):
         # Security alerts (auth refusals, refused envelopes, suspensions) to the admin channel: one per
         # kind per window, the rest counted into the next (docs/security.md).
         self.alert_poster = AdminChannelPoster(self)
-        self.alerts = SecurityAlerts(self.alert_poster, per_window=1)
+        self.alerts = SecurityAlerts(
+            self.alert_poster, per_window=1, window_s=ctx.server.security_alert_window_s
+        )
         ctx.audit.add_sink(AuditWatcher(self.alerts))
         self._grace_s = 0.0  # how long replies being written may take to finish at close
         self._stopping: asyncio.Task[None] | None = None
@@ -103,6 +105,7 @@ class ServerBot(commands.Bot):
             log.error("the server-bot is not in guild %s (DISCORD_GUILD_ID)", self.ctx.discord.guild_id)
             return
         await channels.ensure_admin_role(self.ctx, guild)
+        self.alerts.start()
         await self._attach_relay(guild)
         await self._sync_commands_if_changed(guild)
         # Prompts the previous run accepted but never answered: their users are told, once.
@@ -154,6 +157,7 @@ class ServerBot(commands.Bot):
         except TimeoutError:
             log.warning("replies in progress did not end in time at shutdown")
         await self.ctx.hub.close()
+        await self.alerts.aclose()
         await self.alert_poster.aclose()
         if isinstance(self.tree, AuditedCommandTree):
             await self.tree.drain()

@@ -152,6 +152,8 @@ class ServerBotSettings(_Settings):
     # Load and chaos runs raise them so the rate limiter is not what they measure.
     prompt_rate_per_user: str | None = None
     prompt_rate_global: str | None = None
+    # Security alerts to the admin channel: at most one per kind in this window, the rest summarised.
+    security_alert_window_s: float = Field(default=600.0, gt=0)
 
 
 class ClientBotSettings(_Settings):

@@ -3,8 +3,9 @@
 `SecurityAlerts.raise_alert(kind, ...)` posts through an `AlertPoster` (the Discord front implements it
 by sending to the admin channel; nothing here imports discord). Per kind, at most `per_window` alerts go
 out in any `window_s`; the rest are counted, and the count rides on the next alert of that kind that goes
-out ("… and 37 more since …"), or is posted by `flush()` once the window has passed. Alerts carry ids
-and counts, never message text or secrets.
+out ("… and 37 more since …"), or is posted by `flush()` once the window has passed; `start()` runs
+`flush()` in the background (a quarter window apart) until `aclose()`, so a burst that ends is still
+summarised. Alerts carry ids and counts, never message text or secrets.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from server_bot.lifecycle.scheduler import PeriodicJob
 from shared.log import get_logger
 
 log = get_logger(__name__)
@@ -64,6 +66,18 @@ class SecurityAlerts:
         self.window_s = window_s
         self._clock = clock
         self._state: dict[AlertKind, _KindState] = {kind: _KindState() for kind in AlertKind}
+        self._flusher = PeriodicJob("security-alerts", window_s / 4, self.flush, first_delay_s=window_s / 4)
+
+    @property
+    def flushing(self) -> bool:
+        return self._flusher.running
+
+    def start(self) -> None:
+        """Summarise suppressed alerts in the background until `aclose()`; starting twice is a no-op."""
+        self._flusher.start()
+
+    async def aclose(self) -> None:
+        await self._flusher.aclose()
 
     def suppressed(self, kind: AlertKind) -> int:
         return self._state[kind].suppressed
@@ -92,7 +106,7 @@ class SecurityAlerts:
         for kind, state in self._state.items():
             self._forget_old(state, now)
             if state.suppressed and len(state.sent) < self.per_window:
-                text = f"⚠️ {_TITLES[kind]}: {state.suppressed} more in the last {self.window_s:.0f} s."
+                text = f"⚠️ {_TITLES[kind]}: {state.suppressed} more in the last {self.window_s:g} s."
                 state.suppressed = 0
                 state.sent.append(now)
                 await self._post(text)

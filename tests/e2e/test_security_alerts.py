@@ -54,6 +54,10 @@ async def test_a_burst_of_admin_refusals_gives_one_alert_in_the_admin_channel(
     assert message["mention_everyone"] is False and message["mentions"] == []
 
 
+async def test_the_server_bot_summarises_suppressed_alerts_in_the_background(stack: Stack) -> None:
+    assert stack.server.alerts.flushing
+
+
 async def test_a_burst_of_refused_relay_envelopes_gives_one_alert(
     devcord: Devcord, driver: Driver, tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from server_bot.lifecycle import AlertKind, AuditWatcher, SecurityAlerts
@@ -86,6 +88,25 @@ async def test_flush_posts_one_summary_once_the_window_has_room(
     assert await alerts.flush() == 0
 
     assert channel.posts[-1] == "⚠️ Repeated authorisation failures: 5 more in the last 60 s."
+
+
+async def test_started_alerts_summarise_a_burst_that_ended_without_another_alert(
+    channel: AdminChannel,
+) -> None:
+    alerts = SecurityAlerts(channel, per_window=1, window_s=0.4)  # the real clock
+    await alerts.raise_alert(AlertKind.AUTH_FAILURES)
+    await alerts.raise_alert(AlertKind.AUTH_FAILURES)  # suppressed: the window is full
+    alerts.start()
+    try:
+        for _ in range(100):
+            if len(channel.posts) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await alerts.aclose()
+
+    assert channel.posts[-1] == "⚠️ Repeated authorisation failures: 1 more in the last 0.4 s."
+    assert not alerts.flushing
 
 
 async def test_a_failing_poster_never_breaks_the_caller(clock: FakeClock) -> None:
