@@ -147,7 +147,8 @@ class Message(Base):
     session_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("chat_sessions.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     content_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the retention purge (it deletes by age), as in the two tables below.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     token_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
@@ -160,7 +161,7 @@ class Transcript(Base):
     )
     json_key: Mapped[str] = mapped_column(String(512))
     md_key: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditEvent(Base):
@@ -194,7 +195,7 @@ class ModerationViolation(Base):
     action: Mapped[str] = mapped_column(String(32))
     # The matched excerpt is conversation text, so it is sealed like message bodies.
     excerpt_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class MetricSample(Base):
