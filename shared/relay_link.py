@@ -182,6 +182,10 @@ class RelayLink:
         channel's rate limit allows)."""
         self._outboxes[self.lanes.outgoing(payload)].put(session_id, payload)
 
+    def forget(self, request_id: str) -> None:
+        """The request ended (or moved to another host): its channel no longer counts it as in flight."""
+        self.lanes.release(request_id)
+
     async def drained(self) -> None:
         """Wait until everything queued so far on every channel has been posted."""
         for outbox in list(self._outboxes.values()):

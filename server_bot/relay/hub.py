@@ -228,6 +228,7 @@ class RelayHub:
     def _disown(self, pending: PendingReply, host: Host | None) -> None:
         if host is not None:
             host.owned.discard(pending.request_id)
+            host.link.forget(pending.request_id)  # its relay channel is free for other requests
             if not host.owned:
                 host.idle.set()
 
@@ -419,13 +420,14 @@ class RelayHub:
 
     async def _expire(self, pending: PendingReply) -> None:
         owner = pending.owner
-        self._finish(pending, Expired())
-        # The host may still hold it in a queue; spare it the work.
+        # The host may still hold it in a queue; spare it the work (on the prompt's channel, so before
+        # `_finish` lets the request's channel go).
         if owner is not None and owner in self._hosts:
             with contextlib.suppress(discord.HTTPException, RuntimeError):
                 await self._hosts[owner].link.send(
                     pending.session_id, protocol.Cancel(request_id=pending.request_id)
                 )
+        self._finish(pending, Expired())
 
     async def close(self) -> None:
         """Stop the ticker and every link's sender (pending posts get a moment to leave)."""
