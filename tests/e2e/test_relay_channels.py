@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from client_bot.engine import FakeEngine
@@ -123,3 +124,31 @@ async def test_a_host_sees_only_the_relay_channels_of_everything_not_public(
         assert stack.client is not None and stack.client.relay is not None
         assert [c.id for c in stack.client.relay.link.channels] == stack.relay_channel_ids
         assert [c.id for c in stack.hosts[2].relay.link.channels] == stack.relay_channel_ids  # type: ignore[union-attr]
+
+
+async def test_a_host_adopts_a_private_relay_channel_created_later_and_never_a_public_look_alike(
+    devcord: Devcord, driver: Driver, tmp_path: Path
+) -> None:
+    async with stack_on(devcord, engine(), tmp_path, relay_channels=1) as stack:
+        assert stack.client is not None and stack.client.relay is not None
+        link = stack.client.relay.link
+        guild = stack.server.get_guild(stack.settings.discord.guild_id)
+        assert guild is not None
+        host = guild.get_member(stack.settings.discord.client_bot_user_id)
+        assert host is not None
+        bots_only = {
+            guild.default_role: discord.PermissionOverwrite(view_channel=False),
+            guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True),
+            host: discord.PermissionOverwrite(view_channel=True, send_messages=True),
+        }
+        public = await guild.create_text_channel("ai-relay-2")
+        not_a_number = await guild.create_text_channel("ai-relay-two", overwrites=bots_only)
+        private = await guild.create_text_channel("ai-relay-3", overwrites=bots_only)
+        await eventually(lambda: _has(link.channel_ids(), private.id), timeout=10)
+        assert public.id not in link.channel_ids()
+        assert not_a_number.id not in link.channel_ids()
+        assert link.channel.id == stack.relay_channel_id  # the control channel is still `ai-relay`
+
+
+async def _has(channel_ids: frozenset[int], channel_id: int) -> bool:
+    return channel_id in channel_ids
