@@ -136,7 +136,7 @@ async def test_a_host_adopts_a_private_relay_channel_created_later_and_never_a_p
         assert guild is not None
         host = guild.get_member(stack.settings.discord.client_bot_user_id)
         assert host is not None
-        bots_only = {
+        bots_only: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
             guild.default_role: discord.PermissionOverwrite(view_channel=False),
             guild.me: discord.PermissionOverwrite(view_channel=True, send_messages=True),
             host: discord.PermissionOverwrite(view_channel=True, send_messages=True),
