@@ -311,11 +311,15 @@ def _print(result: Round) -> None:
 
 
 def best(results: list[Round]) -> tuple[int, int, float]:
-    """(channels, most streams without a 429 nor a lost reply, p95 first text there)."""
+    """(channels, most streams held without a 429 nor a lost reply in that round and every smaller one,
+    p95 first text there)."""
     ranked: list[tuple[int, float, int]] = []
     for channels in sorted({r.channels for r in results}):
-        clean = [r for r in results if r.channels == channels and r.discord_429 == 0 and r.lost == 0]
-        most = max(clean, key=lambda r: r.streams, default=None)
+        most: Round | None = None
+        for result in sorted((r for r in results if r.channels == channels), key=lambda r: r.streams):
+            if result.discord_429 or result.lost:
+                break
+            most = result
         if most is not None:
             ranked.append((most.streams, -pct(most.first_s, 0.95), channels))
     if not ranked:
