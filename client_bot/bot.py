@@ -2,9 +2,9 @@
 
 It can see nothing else of the guild but what @everyone sees (the server-bot denies it every session
 channel). Relay channels are recognised by what the server-bot makes them: named DISCORD_RELAY_CHANNEL
-(`ai-relay`, the control channel) or `ai-relay-N`, and hidden from @everyone. A look-alike channel gains nothing: a post there is
-sealed, and only the server-bot's authenticated envelopes, whose stream names the channel they were sealed
-for, are ever opened.
+(`ai-relay`, the control channel) or `ai-relay-N`, and hidden from @everyone. A look-alike channel
+gains nothing: a post there is sealed, and only the server-bot's authenticated envelopes, whose stream
+names the channel they were sealed for, are ever opened.
 """
 
 from __future__ import annotations
