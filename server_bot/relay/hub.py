@@ -107,10 +107,11 @@ class RelayHub:
     @property
     def posts(self) -> int:
         """Relay posts this server-bot has made (all hosts)."""
-        return sum(host.link.outbox.posts for host in self._hosts.values())
+        return sum(host.link.posts for host in self._hosts.values())
 
     def channel_ids(self) -> frozenset[int]:
-        return frozenset(host.link.channel.id for host in self._hosts.values())
+        """Every relay channel (the listener feeds the hub what is posted in them)."""
+        return frozenset().union(*(host.link.channel_ids() for host in self._hosts.values()))
 
     @property
     def in_flight(self) -> int:
@@ -227,6 +228,7 @@ class RelayHub:
     def _disown(self, pending: PendingReply, host: Host | None) -> None:
         if host is not None:
             host.owned.discard(pending.request_id)
+            host.link.forget(pending.request_id)  # its relay channel is free for other requests
             if not host.owned:
                 host.idle.set()
 
@@ -297,6 +299,9 @@ class RelayHub:
                 pending.queue_position = None
                 if payload.offset > len(pending.text):
                     return  # a gap (cannot happen with an ordered relay); the final text is complete
+                if payload.offset + len(payload.text) < len(pending.text):
+                    # Older than what is shown (a newer delta covers at least as much): never go back.
+                    return
                 pending.text = pending.text[: payload.offset] + payload.text
                 pending.show_text()
             case protocol.Done() | protocol.Failed():
@@ -415,13 +420,14 @@ class RelayHub:
 
     async def _expire(self, pending: PendingReply) -> None:
         owner = pending.owner
-        self._finish(pending, Expired())
-        # The host may still hold it in a queue; spare it the work.
+        # The host may still hold it in a queue; spare it the work (on the prompt's channel, so before
+        # `_finish` lets the request's channel go).
         if owner is not None and owner in self._hosts:
             with contextlib.suppress(discord.HTTPException, RuntimeError):
                 await self._hosts[owner].link.send(
                     pending.session_id, protocol.Cancel(request_id=pending.request_id)
                 )
+        self._finish(pending, Expired())
 
     async def close(self) -> None:
         """Stop the ticker and every link's sender (pending posts get a moment to leave)."""

@@ -39,6 +39,7 @@ class FakeLink:
     sent: list[tuple[uuid.UUID, protocol.Payload]] = field(default_factory=list)
     channel: Any = field(default_factory=lambda: SimpleNamespace(id=CHANNEL_ID))
     closed: bool = False
+    forgotten: list[tuple[str, int]] = field(default_factory=list)  # (request id, messages sent by then)
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
         self.sent.append((session_id, payload))
@@ -51,6 +52,12 @@ class FakeLink:
 
     async def close_sender(self) -> None:
         pass
+
+    def channel_ids(self) -> frozenset[int]:
+        return frozenset({CHANNEL_ID})
+
+    def forget(self, request_id: str) -> None:
+        self.forgotten.append((request_id, len(self.sent)))
 
     def prompts(self) -> list[str]:
         return [p.request_id for _, p in self.sent if isinstance(p, protocol.Prompt)]
@@ -377,4 +384,45 @@ async def test_a_removed_host_is_refused_and_its_requests_move(clock: FakeClock)
         message(owner, protocol.Done(request_id=pending.request_id, text="x", finish_reason="stop"))
     )
     assert drain_events(pending) == []
+    await hub.close()
+
+
+async def test_an_older_delta_arriving_late_never_takes_text_back_nor_follows_the_answer(
+    clock: FakeClock,
+) -> None:
+    hub, _ = make_hub(clock, 1)
+    await hub.handle(message(1, beat()))
+    pending = await submit(hub)
+    rid = pending.request_id
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello world")))
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello")))  # older, late
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=11, text=" again")))
+    answer = protocol.Done(request_id=rid, text="hello world again", finish_reason="stop")
+    await hub.handle(message(1, answer))
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello world")))
+    assert drain_events(pending) == [
+        protocol.Delta(request_id=rid, offset=0, text="hello world"),
+        protocol.Delta(request_id=rid, offset=11, text=" again"),
+        answer,
+    ]
+    await hub.close()
+
+
+async def test_a_request_that_ends_moves_or_expires_frees_its_relay_channel_after_its_last_message(
+    clock: FakeClock,
+) -> None:
+    hub, links = make_hub(clock, 1, 2)
+    await hub.handle(message(1, beat()))
+    await hub.handle(message(2, beat(running=["busy"])))
+    answered, expiring = await submit(hub), await submit(hub)
+    await hub.handle(
+        message(1, protocol.Done(request_id=answered.request_id, text="x", finish_reason="stop"))
+    )
+    assert answered.request_id in {request_id for request_id, _ in links[1].forgotten}
+    owner = links[expiring.owner or 0]
+    clock.now += KEEP_S
+    await hub.tick()
+    # The cancel went out while the request still held its channel (so it follows its prompt there).
+    assert isinstance(owner.sent[-1][1], protocol.Cancel)
+    assert owner.forgotten[-1] == (expiring.request_id, len(owner.sent))
     await hub.close()
