@@ -1,15 +1,15 @@
 """The one place where relay events become core events.
 
-The relay (`server_bot.relay`, owned by the relay team) yields `shared.protocol` payloads plus its own
-notices (`Offline`, `Expired`, perhaps `Queued`). Its module imports discord.py, so its notice classes are
-recognised here by name and fields, not imported. An event this module does not know is logged and
-skipped: a newer relay must not crash a conversation.
+The relay (`server_bot.relay`) yields `shared.protocol` payloads plus its own notices (`Offline`,
+`Expired`, `Queued` in `server_bot.relay_notices`, a module free of discord.py). An event this module
+does not know is logged and skipped: a newer relay must not crash a conversation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server_bot import relay_notices
 from server_bot.core.events import Failed, HostOffline, Queued
 from shared import protocol
 from shared.log import get_logger
@@ -47,17 +47,11 @@ def translate(event: object) -> RelayUpdate | None:
             position=event.queue_position,
             eta_s=float(eta) if isinstance(eta, int | float) and eta > 0 else None,
         )
-    name = type(event).__name__
-    if name == "Offline":
-        return HostOffline(keep_for_s=float(getattr(event, "keep_for_s", 0.0)))
-    if name == "Expired":
+    if isinstance(event, relay_notices.Offline):
+        return HostOffline(keep_for_s=event.keep_for_s)
+    if isinstance(event, relay_notices.Expired):
         return Failed.of("expired")
-    if name == "Queued":
-        position = getattr(event, "position", 0)
-        eta = getattr(event, "eta_s", None)
-        return Queued(
-            position=int(position) if isinstance(position, int) else 0,
-            eta_s=float(eta) if isinstance(eta, int | float) else None,
-        )
-    log.warning("ignoring a relay event the core does not know: %s", name)
+    if isinstance(event, relay_notices.Queued):
+        return Queued(position=event.position, eta_s=event.eta_s)
+    log.warning("ignoring a relay event the core does not know: %s", type(event).__name__)
     return None

@@ -1,9 +1,9 @@
 """The server-bot's relay: the hub (routing, failover, timeouts) over a pool of client-bot hosts."""
 
-from server_bot.relay.events import Expired, Offline, Queued, ReplyEvent
 from server_bot.relay.hosts import ClientStatus, HostInfo
 from server_bot.relay.hub import RelayHub
 from server_bot.relay.pending import PendingReply
+from server_bot.relay_notices import Expired, Offline, Queued, ReplyEvent
 
 __all__ = [
     "ClientStatus",

@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from server_bot.relay.events import Expired, Offline, Queued
 from server_bot.relay.hosts import ClientStatus, Host, HostInfo, pick_host
 from server_bot.relay.pending import PendingReply
+from server_bot.relay_notices import Expired, Offline, Queued
 from shared import envelope, protocol
 from shared.audit import AuditLog, exception_code
 from shared.log import get_logger

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from server_bot.relay.events import FINAL_EVENTS, ReplyEvent
+from server_bot.relay_notices import FINAL_EVENTS, ReplyEvent
 from shared import protocol
 
 

@@ -8,29 +8,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from server_bot.relay_notices import Expired
 from shared import protocol
 
-_FINAL = (protocol.Done, protocol.Failed)
-
-
-@dataclass(frozen=True, slots=True)
-class Offline:
-    """Looks like `server_bot.relay.Offline` (matched by name, as the core does)."""
-
-    keep_for_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Expired:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """The event the relay team may add."""
-
-    position: int
-    eta_s: float | None
+_FINAL = (protocol.Done, protocol.Failed, Expired)
 
 
 @dataclass
@@ -49,7 +30,7 @@ class FakePending:
         while True:
             event = await self.events.get()
             yield event
-            if isinstance(event, _FINAL) or type(event).__name__ == "Expired":
+            if isinstance(event, _FINAL):
                 return
 
 

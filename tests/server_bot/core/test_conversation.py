@@ -30,10 +30,11 @@ from server_bot.core import (
     Withheld,
 )
 from server_bot.db import Role
+from server_bot.relay_notices import Expired, Offline
+from server_bot.relay_notices import Queued as RelayQueued
 from shared import protocol
 from tests.server_bot.core.conftest import ALICE, BOB, Harness, build
-from tests.server_bot.core.fakes import Expired, FakeRelay, Offline
-from tests.server_bot.core.fakes import Queued as RelayQueued
+from tests.server_bot.core.fakes import FakeRelay
 
 
 async def collect(stream: ReplyStream) -> list[ReplyEvent]:

@@ -1,4 +1,9 @@
-"""What a pending reply yields besides the host's own messages: notices the hub itself decides."""
+"""What a pending reply yields besides the host's own messages: notices the relay hub itself decides.
+
+A module of its own, outside the `server_bot.relay` package (which imports discord.py), so that the core
+can recognise these notices by type (`server_bot.core.relay_events.translate`) and still import nothing
+of discord.py.
+"""
 
 from __future__ import annotations
 
