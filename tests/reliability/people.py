@@ -12,7 +12,7 @@ from typing import Any
 
 from devcord.testing import Driver, DriverError
 from meatlizard.scripted_user import start_chat
-from tests.reliability.history import classify, marker
+from tests.reliability.history import QUEUE_PLACEHOLDER, classify, marker
 
 Json = dict[str, Any]
 _FILLER = [
@@ -41,7 +41,8 @@ class Turn:
     marker: str
     prompt_id: int
     posted_at: float
-    first_text_s: float | None = None
+    first_feedback_s: float | None = None  # the first thing shown where the reply goes: text or queue place
+    first_text_s: float | None = None  # the first text of the reply itself
     final_s: float | None = None
     notice_s: float | None = None
     interim_s: float | None = None
@@ -131,8 +132,11 @@ class Person:
             return
         turn = waiting[0]
         elapsed = now - turn.posted_at
-        if kind in ("partial", "final", "page") and content.strip() and turn.first_text_s is None:
-            turn.first_text_s = elapsed
+        if kind in ("partial", "final", "page") and content.strip():
+            if turn.first_feedback_s is None:
+                turn.first_feedback_s = elapsed
+            if turn.first_text_s is None and not QUEUE_PLACEHOLDER.match(content):
+                turn.first_text_s = elapsed
         if kind == "final":
             turn.final_s = elapsed
         elif kind == "terminal":

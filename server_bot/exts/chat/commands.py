@@ -86,7 +86,7 @@ class ChatCommands(commands.Cog):
         session = await self.ctx.core.sessions.require_current(actor)
         forgotten = await self.ctx.core.sessions.reset(actor, session.id)
         if session.channel_id is not None:
-            await self.bot.latest_replies.retire(session.channel_id)
+            self.bot.latest_replies.retire(session.channel_id)
         await tell(interaction, f"Done: I forgot {forgotten} earlier messages.")
 
     @chat.command(name="system", description="Set the system prompt for this chat (empty: the default)")

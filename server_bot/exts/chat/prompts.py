@@ -15,6 +15,7 @@ from server_bot.actors import actor_of
 from server_bot.bot import ServerBot, ServerContext
 from server_bot.core import CoreError, PromptBlocked
 from server_bot.exts.chat.replies import show_reply
+from server_bot.exts.chat.timing import FirstTextTimer
 from server_bot.hints import refusal_text
 from shared.log import get_logger
 from shared.mentions import NO_PINGS
@@ -34,6 +35,9 @@ class PromptListener(commands.Cog):
         self.ctx: ServerContext = bot.ctx
         # Messages this run's gateway delivered: the start-up catch-up must not answer them again.
         self._handled: set[int] = set()
+
+    async def cog_unload(self) -> None:
+        await self.bot.latest_replies.aclose()  # the bot is closing: pending button removals stop
 
     @commands.Cog.listener()
     async def on_chat_ready(self, told: frozenset[int]) -> None:
@@ -67,6 +71,7 @@ class PromptListener(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is None:
             return
+        timer = FirstTextTimer(message.id)
         if len(self._handled) < _HANDLED_KEPT:  # only the start-up catch-up needs these, early on
             self._handled.add(message.id)
         if not isinstance(message.channel, discord.TextChannel):
@@ -86,4 +91,4 @@ class PromptListener(commands.Cog):
                     refusal_text(refusal), allowed_mentions=NO_PINGS, delete_after=_REFUSAL_SHOWN_S
                 )
             return
-        await show_reply(message.channel, stream, self.bot.latest_replies)
+        await show_reply(message.channel, stream, self.bot.latest_replies, timer=timer)

@@ -31,6 +31,7 @@ from server_bot.core import (
     TextSoFar,
     Withheld,
 )
+from server_bot.exts.chat.timing import FirstTextTimer
 from server_bot.hints import context_dropped_text, failure_text
 from server_bot.reply_writer import LatestReplies, ReplyWriter
 from shared.log import get_logger
@@ -42,17 +43,25 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: LatestReplies) -> None:
+async def show_reply(
+    channel: discord.TextChannel,
+    stream: ReplyStream,
+    latest: LatestReplies,
+    *,
+    timer: FirstTextTimer | None = None,
+) -> None:
     """Consume `stream` to its end, showing it in `channel`. Closing early stops the request."""
-    writer = ReplyWriter(channel)
+    writer = ReplyWriter(channel, on_first_text=None if timer is None else lambda: timer.reached("write"))
     writer.start_typing()
     dropped: ContextDropped | None = None
     try:
         async with contextlib.aclosing(stream):
             async for event in stream:
+                if timer is not None and isinstance(event, Accepted | TextSoFar | Finished):
+                    timer.reached("accept" if isinstance(event, Accepted) else "relay")
                 if isinstance(event, Accepted):
                     # A new prompt: the previous reply can no longer be regenerated.
-                    await latest.retire(channel.id)
+                    latest.retire(channel.id)  # in the background: it must not delay this reply
                     writer.stop_view = one_button(StopButton(event.request_id))
                 elif isinstance(event, TextSoFar):
                     writer.update(event.text)
