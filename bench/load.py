@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import first_text_legs as legs
+from server_bot import discord_budget
 from tests.reliability.deployment import Deployment, Options
 from tests.reliability.history import Report
 from tests.reliability.people import Person
@@ -45,8 +46,11 @@ class Figures:
     rss_after: dict[str, float | None]
     seconds: float
     asked: int = 0
-    legs: dict[str, list[float]] = field(default_factory=dict)  # per-request legs, from the relay channel
+    relay_legs: dict[str, list[float]] = field(default_factory=dict)  # per request, from the relay channel
     server_legs: legs.Buckets = field(default_factory=dict)  # the server-bot's histograms over the run
+    talked_s: float = 0.0  # wall time of the conversations (after everyone joined)
+    people: int = 0
+    think_s: float = 0.0
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -65,6 +69,7 @@ async def run_load(
     workdir: Path,
     *,
     max_s: float,
+    think_s: float = 0.0,
     join_batch: int = 10,
 ) -> Figures:
     started = time.monotonic()
@@ -82,8 +87,10 @@ async def run_load(
         histograms_before = await legs.scrape(server_port)
         per_turn_s = 60.0 if options.token_delay_s is not None else 600.0
         stop_at = time.monotonic() + max_s  # no new turn after this; the ones asked may still finish
-        talks = [p.converse(turns, within_s=per_turn_s, stop_at=stop_at) for p in crowd]
+        talks = [p.converse(turns, within_s=per_turn_s, stop_at=stop_at, think_s=think_s) for p in crowd]
+        talking = time.monotonic()
         await asyncio.gather(*talks)
+        talked_s = time.monotonic() - talking
         await asyncio.sleep(1.0)
         served = await deployment.driver.served_429() - before_429
         server_legs = legs.difference(await legs.scrape(server_port), histograms_before)
@@ -106,6 +113,9 @@ async def run_load(
         len(turns_done),
         per_request,
         server_legs,
+        talked_s,
+        people,
+        think_s,
     )
 
 
@@ -190,7 +200,7 @@ def print_figures(figures: Figures) -> None:
 def print_legs(figures: Figures) -> None:
     print("   where the first visible text goes (p50 / p95, seconds):")
     print("     from the relay channel, per request:")
-    for name, values in figures.legs.items():
+    for name, values in figures.relay_legs.items():
         p50, p95 = legs.percentiles(values)
         print(f"       {name:<48} {_s(p50):>7} / {_s(p95):>7}  n={len(values)}")
     print("     inside the server-bot (its histograms, interpolated in buckets):")
@@ -200,15 +210,36 @@ def print_legs(figures: Figures) -> None:
         p50, p95 = legs.quantile(buckets, 0.5), legs.quantile(buckets, 0.95)
         print(f"       {label:<48} {_s(p50):>7} / {_s(p95):>7}  n={legs.total(buckets)}")
     replies = len(figures.final) or 1
-    print(
-        "     Discord writes through the server-bot's budget, by priority (wait p50 / p95, writes per reply):"
+    writes = sum(
+        legs.total(b)
+        for (metric, label), b in figures.server_legs.items()
+        if metric == "meatlizard_discord_budget_wait_seconds" and label not in ("typing", "housekeeping")
     )
+    print("     server-bot Discord writes by budget priority (wait p50 / p95, writes per reply):")
     for (metric, label), buckets in sorted(figures.server_legs.items()):
         if metric != "meatlizard_discord_budget_wait_seconds" or not legs.total(buckets):
             continue
         p50, p95 = legs.quantile(buckets, 0.5), legs.quantile(buckets, 0.95)
         n = legs.total(buckets)
         print(f"       {label:<48} {_s(p50):>7} / {_s(p95):>7}  n={n} ({n / replies:.2f} per reply)")
+    print_capacity(figures, writes / replies)
+
+
+def print_capacity(figures: Figures, writes_per_reply: float) -> None:
+    """Little's law for people who wait for each answer: turns finish at most at the budget's rate
+    divided by the writes each reply needs, so a turn (prompt to final reply, plus thinking) lasts on
+    average at least people / that rate."""
+    if not figures.talked_s or not writes_per_reply:
+        return
+    rate = discord_budget.DEFAULT_RATE_PER_S
+    most = rate / writes_per_reply
+    bound = figures.people / most - figures.think_s
+    print(
+        f"   throughput {len(figures.final) / figures.talked_s:.1f} replies/s; the bot's budget allows "
+        f"{most:.1f} replies/s at {writes_per_reply:.2f} writes each, so with {figures.people} people "
+        f"waiting for each answer (think {figures.think_s:g} s) a turn's mean prompt-to-final time is at "
+        f"least {max(bound, 0.0):.2f} s"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -226,6 +257,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 fake,
                 root / "fake",
                 max_s=args.max_minutes * 60,
+                think_s=args.think_s,
             )
             print_figures(figures)
             ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
@@ -258,6 +290,9 @@ def main() -> None:
     parser.add_argument("--real-turns", type=int, default=3)
     parser.add_argument(
         "--max-minutes", type=float, default=15, help="no new turn after this (a slow relay cannot hang it)"
+    )
+    parser.add_argument(
+        "--think-s", type=float, default=0.0, help="mean pause between a person's answer and next prompt"
     )
     parser.add_argument("--embedded", action="store_true", help="SQLite, in-process limits, local folder")
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))

@@ -6,6 +6,8 @@ times measured are when the text reached the person: first visible text and the 
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,14 +106,19 @@ class Person:
         within_s: float = 60,
         words: int = 12,
         stop_at: float | None = None,
+        think_s: float = 0.0,
     ) -> None:
-        """Turns one after another, each waiting for its answer (as a person does); no new turn is
-        started after the monotonic time `stop_at`."""
+        """Turns one after another, each waiting for its answer (as a person does), then `think_s` on
+        average (0.5x to 1.5x, as people read and type) before the next; no new turn is started after
+        the monotonic time `stop_at`."""
+        pause = random.Random(self.name)
         for n in range(first, first + turns):
             if stop_at is not None and time.monotonic() > stop_at:
                 return
             await self.say(n, words)
             await self.wait(within_s)
+            if think_s > 0 and n < first + turns - 1:
+                await asyncio.sleep(think_s * pause.uniform(0.5, 1.5))
 
     def _see(self, message: Json, now: float) -> None:
         if int(message.get("channel_id", 0)) != self.channel_id:
