@@ -1,4 +1,11 @@
-"""The client-bot: a discord.py client that only reads the relay channel and answers through it."""
+"""The client-bot: a discord.py client that only reads the relay channels and answers through them.
+
+It can see nothing else of the guild but what @everyone sees (the server-bot denies it every session
+channel). Relay channels are recognised by what the server-bot makes them: named `ai-relay` (the control
+channel) or `ai-relay-N`, and hidden from @everyone. A look-alike channel gains nothing: a post there is
+sealed, and only the server-bot's authenticated envelopes, whose stream names the channel they were sealed
+for, are ever opened.
+"""
 
 from __future__ import annotations
 
@@ -52,26 +59,38 @@ class ClientBot(discord.Client):
     async def on_ready(self) -> None:
         if self.relay is not None:
             return  # a reconnect: the relay is already running
-        channel = self._find_relay_channel()
-        if channel is None:
+        self._attach_if_ready()
+
+    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
+        self._adopt(channel)
+
+    async def on_guild_channel_update(
+        self, _before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        self._adopt(after)  # e.g. the server-bot let this host into an existing relay channel
+
+    def _adopt(self, channel: discord.abc.GuildChannel) -> None:
+        if not isinstance(channel, discord.TextChannel) or not self._is_relay_channel(channel):
+            return
+        if self.relay is None:
+            self._attach_if_ready()
+        else:
+            self.relay.link.add_channel(channel)
+
+    def _attach_if_ready(self) -> None:
+        """Start relaying once the control channel is visible (with every other relay channel seen)."""
+        found = self._find_relay_channels()
+        if not found or found[0].name != self._discord.relay_channel:
             log.warning(
                 "no #%s channel visible yet; waiting for the server-bot to create it",
                 self._discord.relay_channel,
             )
             return
-        self._attach(channel)
+        self._attach(found)
 
-    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
-        if (
-            self.relay is None
-            and isinstance(channel, discord.TextChannel)
-            and self._is_relay_channel(channel)
-        ):
-            self._attach(channel)
-
-    def _attach(self, channel: discord.TextChannel) -> None:
+    def _attach(self, channels: list[discord.TextChannel]) -> None:
         own_id = self.user.id if self.user is not None else self._discord.client_bot_user_id
-        link = client_link(channel, self._relay_settings, self._discord.server_bot_user_id, own_id)
+        link = client_link(channels, self._relay_settings, self._discord.server_bot_user_id, own_id)
         self.relay = ClientRelay(
             link,
             self.engine,
@@ -80,10 +99,11 @@ class ClientBot(discord.Client):
         )
         self.relay.on_reboot = self._reboot
         self.relay.start()
-        log.info("client-bot ready as %s; relaying in #%s", self.user, channel.name)
+        names = ", ".join(f"#{channel.name}" for channel in channels)
+        log.info("client-bot ready as %s; relaying in %s", self.user, names)
 
     async def on_message(self, message: discord.Message) -> None:
-        if self.relay is None or message.channel.id != self.relay.link.channel.id:
+        if self.relay is None or message.channel.id not in self.relay.link.channel_ids():
             return
         if self.user is not None and message.author.id == self.user.id:
             return
@@ -115,14 +135,20 @@ class ClientBot(discord.Client):
         await self.engine.close()
         await super().close()
 
-    def _find_relay_channel(self) -> discord.TextChannel | None:
+    def _find_relay_channels(self) -> list[discord.TextChannel]:
+        """Every visible relay channel, the control channel (`ai-relay`) first."""
         guild = self.get_guild(self._discord.guild_id)
         if guild is None:
-            return None
-        return next((c for c in guild.text_channels if self._is_relay_channel(c)), None)
+            return []
+        found = [c for c in guild.text_channels if self._is_relay_channel(c)]
+        return sorted(found, key=lambda c: (c.name != self._discord.relay_channel, c.id))
 
     def _is_relay_channel(self, channel: discord.TextChannel) -> bool:
-        return channel.guild.id == self._discord.guild_id and channel.name == self._discord.relay_channel
+        base = self._discord.relay_channel
+        number = channel.name.removeprefix(f"{base}-")
+        named = channel.name == base or (number != channel.name and number.isascii() and number.isdigit())
+        private = channel.overwrites_for(channel.guild.default_role).view_channel is False
+        return channel.guild.id == self._discord.guild_id and named and private
 
     async def gateway_health(self) -> tuple[bool, str]:
         if self.is_closed() or not self.is_ready():

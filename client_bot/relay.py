@@ -217,7 +217,7 @@ class ClientRelay:
     async def _reboot_when_idle(self) -> None:
         log.info("reboot requested; finishing %d requests first", len(self._running))
         await asyncio.gather(*self._running.values(), return_exceptions=True)
-        await self.link.outbox.drained()
+        await self.link.drained()
         await self.on_reboot()
 
     def _remember(

@@ -70,6 +70,8 @@ class StackOptions:
     # Further GPU hosts (client-bots `client-bot-2`, ... in `multi_host_scenario`), with their engines.
     # With any, every host holds only its own relay key, derived from the master key.
     extra_host_engines: list[Engine] = field(default_factory=list)
+    # RELAY_CHANNELS for the server-bot; None: the product's default.
+    relay_channels: int | None = None
 
 
 @dataclass
@@ -113,6 +115,13 @@ class Stack:
         link = self.server.ctx.hub.link
         assert link is not None
         return link.channel.id
+
+    @property
+    def relay_channel_ids(self) -> list[int]:
+        """Every relay channel, the control channel first."""
+        link = self.server.ctx.hub.link
+        assert link is not None
+        return [channel.id for channel in link.channels]
 
     async def stop_client(self) -> None:
         """Take the client-bot offline (as if the GPU host went away)."""
@@ -230,8 +239,11 @@ def build_settings(devcord: Devcord, ids: tuple[int, int, int], options: StackOp
         guild_ready_timeout_s=0.2,
     )
     relay = RelaySettings(
-        payload_encryption_key=generate_key_hex(), relay_heartbeat_interval_s=options.heartbeat_interval_s
+        payload_encryption_key=generate_key_hex(),
+        relay_heartbeat_interval_s=options.heartbeat_interval_s,
     )
+    if options.relay_channels is not None:
+        relay = relay.model_copy(update={"relay_channels": options.relay_channels})
     s3 = options.s3 or {}
     storage = StorageSettings(
         database_url=options.database_url or f"sqlite+aiosqlite:///{options.workdir / 'meatlizard.db'}",

@@ -114,8 +114,8 @@ class ServerBot(commands.Bot):
         log.info("server-bot ready as %s in %s", self.user, guild.name)
 
     async def _attach_relay(self, guild: discord.Guild) -> None:
-        channel = await channels.ensure_relay_channel(self.ctx, guild)
-        await attach_relay(self.ctx.hub, channel, self.ctx.discord, self.ctx.relay, audit=self.ctx.audit)
+        relays = await channels.ensure_relay_channels(self.ctx, guild)
+        await attach_relay(self.ctx.hub, relays, self.ctx.discord, self.ctx.relay, audit=self.ctx.audit)
 
     async def _sync_commands_if_changed(self, guild: discord.Guild) -> None:
         """Sync slash commands only when they differ from what Discord has (syncing is rate limited)."""

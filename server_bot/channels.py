@@ -61,9 +61,19 @@ async def _remembered(
     return named[0]
 
 
-async def ensure_relay_channel(ctx: ServerContext, guild: discord.Guild) -> discord.TextChannel:
-    """The relay channel (remembered by id), created if missing, visible to the bots only: the
-    server-bot and every GPU host's client-bot (DISCORD_CLIENT_BOT_USER_ID, then RELAY_HOST_IDS)."""
+def relay_channel_key(number: int) -> str:
+    """Where the id of relay channel `number` (1, 2, ...) is remembered; the first keeps its old key."""
+    return RELAY_CHANNEL_ID if number == 1 else f"{RELAY_CHANNEL_ID}_{number}"
+
+
+def relay_channel_name(base: str, number: int) -> str:
+    """The name relay channel `number` is created with: `ai-relay`, then `ai-relay-2`, `ai-relay-3`..."""
+    return base if number == 1 else f"{base}-{number}"
+
+
+async def ensure_relay_channels(ctx: ServerContext, guild: discord.Guild) -> list[discord.TextChannel]:
+    """The `RELAY_CHANNELS` relay channels (each remembered by id), created if missing, each visible to
+    the bots only: the server-bot and every GPU host's client-bot. The first is the control channel."""
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
         guild.me: _bot_overwrite(),
@@ -71,17 +81,30 @@ async def ensure_relay_channel(ctx: ServerContext, guild: discord.Guild) -> disc
     for host_id in ctx.relay.host_ids(ctx.discord.client_bot_user_id):
         host = guild.get_member(host_id) or await guild.fetch_member(host_id)
         overwrites[host] = _bot_overwrite()
-    existing = await _remembered(ctx, guild, RELAY_CHANNEL_ID, ctx.discord.relay_channel, discord.TextChannel)
+    return [
+        await _ensure_relay_channel(ctx, guild, number, overwrites)
+        for number in range(1, ctx.relay.relay_channels + 1)
+    ]
+
+
+async def _ensure_relay_channel(
+    ctx: ServerContext,
+    guild: discord.Guild,
+    number: int,
+    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite],
+) -> discord.TextChannel:
+    key = relay_channel_key(number)
+    name = relay_channel_name(ctx.discord.relay_channel, number)
+    existing = await _remembered(ctx, guild, key, name, discord.TextChannel)
     if isinstance(existing, discord.TextChannel):
         if existing.overwrites != overwrites:
             await existing.edit(overwrites=overwrites, reason="MeatLizard relay: bots only")
         return existing
-    name = ctx.discord.relay_channel
     log.info("creating relay channel #%s", name)
     channel = await guild.create_text_channel(
         name, overwrites=overwrites, reason="MeatLizard relay: bots only"
     )
-    await ctx.repo.set_setting(RELAY_CHANNEL_ID, str(channel.id))
+    await ctx.repo.set_setting(key, str(channel.id))
     return channel
 
 

@@ -118,6 +118,10 @@ class RelaySettings(_Settings):
     # from the master key (`shared.relay_wiring.host_key_hex`), so one host cannot read or forge another's.
     relay_host_ids: Annotated[str, AfterValidator(_user_id_list)] = ""
     relay_per_host_keys: bool = False
+    # Server-bot only: how many relay channels it creates and spreads requests over. Discord paces a bot's
+    # posts per channel (about 5 per 5 s), so each channel adds that much relay capacity in each direction
+    # (docs/scaling.md measures it). Client-bots find them all (`ai-relay`, `ai-relay-2`, ...).
+    relay_channels: int = Field(default=2, ge=1, le=10)
 
     def previous_keys(self) -> list[str]:
         return split_keys(self.payload_encryption_previous_keys)

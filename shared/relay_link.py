@@ -1,19 +1,22 @@
-"""One bot's end of the relay channel: payloads in, sealed Discord messages out, and back again.
+"""One bot's end of the relay channels: payloads in, sealed Discord messages out, and back again.
 
-The bots post into one channel that only they can view. A link trusts exactly one author, its peer
+The bots post into one or more channels that only they can view. A link trusts exactly one author, its peer
 (the server-bot for a client-bot; one host for each of the server-bot's links); everything else in the
 channel is dropped and reported (without its content). Size limits are checked from Discord's metadata
 before anything is downloaded or decrypted.
 
 Outgoing messages go through an `Outbox`: one post carries every message pending for this link
-(`shared/relay_outbox.py`), sealed at posting time on the control stream, so seqs stay in order.
+(`shared/relay_outbox.py`), sealed at posting time on the host's stream in that channel, so seqs stay in
+order per channel; several channels each have their own outbox and stream (`shared/relay_lanes.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import discord
@@ -22,14 +25,20 @@ from discord.http import Route
 from shared import envelope, metrics, protocol
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
+from shared.relay_lanes import Lanes
 from shared.relay_outbox import MAX_PARTS_PER_POST, ChannelSender, Outbox, Part
 
 log = get_logger(__name__)
 
 
-def host_stream(host_id: int) -> uuid.UUID:
-    """The stream id of one GPU host's batches: its Discord user id as a UUID (in the envelope header)."""
-    return uuid.UUID(int=host_id)
+def host_stream(host_id: int, channel_id: int) -> uuid.UUID:
+    """The stream id of one GPU host's batches in one relay channel (the envelope header's 16-byte
+    stream field): the channel id in the high 64 bits, the host's Discord user id in the low 64. Replay
+    state is kept per stream, so each channel's envelopes are checked in that channel's own order, and an
+    envelope moved to another channel (or posted as another host) names the wrong stream and is refused."""
+    if not (0 <= host_id < 1 << 64 and 0 <= channel_id < 1 << 64):
+        raise ValueError("Discord ids are unsigned 64-bit integers")
+    return uuid.UUID(int=(channel_id << 64) | host_id)
 
 
 async def post_parts(channel: discord.TextChannel, parts: list[Part]) -> None:
@@ -76,24 +85,33 @@ class Received:
 
 
 class RelayLink:
-    """Seal and post payloads to the relay channel; open and parse the peer's messages."""
+    """Seal and post payloads to the relay channels; open and parse the peer's messages.
+
+    With several relay channels (`shared/relay_lanes.py`) each channel has its own outbox, paced by that
+    channel's rate-limit bucket; every message about one request leaves on that request's channel. The
+    first channel carries the control messages (heartbeats, reboot). `senders` (the server-bot's, one per
+    channel shared by every host's link) let several links' batches leave in one post; without them each
+    channel gets this link's own sender.
+    """
 
     def __init__(
         self,
-        channel: discord.TextChannel,
+        channels: Sequence[discord.TextChannel],
         envelopes: envelope.EnvelopeChannel,
         *,
         peer_id: int,
         max_envelope_bytes: int,
         host_id: int | None = None,
-        sender: ChannelSender | None = None,
+        senders: Mapping[int, ChannelSender] | None = None,
+        spread: bool = True,
     ) -> None:
-        self.channel = channel
+        if not channels:
+            raise ValueError("a relay link needs at least one channel")
         self.peer_id = peer_id
-        # Batches travel on the host's own stream: the header's authenticated stream id names the GPU
-        # host (the sender of replies, the recipient of prompts). None: the client-bot's peer id is used.
+        # Batches travel on the host's own stream per channel: the header's authenticated stream id names
+        # the GPU host (the sender of replies, the recipient of prompts) and the channel. None: the
+        # client-bot's peer id is used.
         self.host_id = peer_id if host_id is None else host_id
-        self.stream_id = host_stream(self.host_id)
         self._part_name = part_filename(self.host_id)
         self._envelopes = envelopes
         self._max_bytes = max_envelope_bytes
@@ -102,37 +120,83 @@ class RelayLink:
             if envelopes.outgoing is envelope.Direction.SERVER_TO_CLIENT
             else protocol.Kind.CLIENT_BATCH
         )
-        self.outbox = Outbox(
-            self._seal,
-            name=f"{channel.id}:{peer_id}",
+        self.lanes = Lanes([channel.id for channel in channels], spread=spread)
+        self._channels: dict[int, discord.TextChannel] = {}
+        self._outboxes: dict[int, Outbox] = {}
+        for channel in channels:
+            self.add_channel(channel, None if senders is None else senders[channel.id])
+
+    def add_channel(self, channel: discord.TextChannel, sender: ChannelSender | None = None) -> None:
+        """Relay through one more channel too (found after start-up); a known one is left as it is."""
+        if channel.id in self._channels:
+            return
+        self._channels[channel.id] = channel
+        self.lanes.add(channel.id)
+
+        async def post(parts: list[Part]) -> None:
+            await post_parts(channel, parts)
+
+        def seal(items: list[protocol.BatchItem]) -> Part:
+            return self.seal_for(channel.id, items)
+
+        self._outboxes[channel.id] = Outbox(
+            seal,
+            name=f"{channel.id}:{self.peer_id}",
             sender=sender,
-            post=self.post_parts,
-            budget=self.budget,
-            max_batch_bytes=min(256 * 1024, max_envelope_bytes // 2),
+            post=post,
+            budget=lambda: channel_budget(channel),
+            max_batch_bytes=min(256 * 1024, self._max_bytes // 2),
         )
 
+    @property
+    def channel(self) -> discord.TextChannel:
+        """The first (control) channel."""
+        return self._channels[self.lanes.control]
+
+    @property
+    def channels(self) -> list[discord.TextChannel]:
+        return [self._channels[channel_id] for channel_id in self.lanes.channel_ids]
+
+    def channel_ids(self) -> frozenset[int]:
+        return frozenset(self._channels)
+
+    @property
+    def outbox(self) -> Outbox:
+        """The control channel's outbox."""
+        return self._outboxes[self.lanes.control]
+
+    @property
+    def posts(self) -> int:
+        """Posts this link took part in, over every channel."""
+        return sum(outbox.posts for outbox in self._outboxes.values())
+
+    def stream_id(self, channel_id: int) -> uuid.UUID:
+        return host_stream(self.host_id, channel_id)
+
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
-        """Queue `payload` for the next post (it leaves as soon as the rate limit allows)."""
-        self.outbox.put(session_id, payload)
+        """Queue `payload` for the next post on its request's channel (it leaves as soon as that
+        channel's rate limit allows)."""
+        self._outboxes[self.lanes.outgoing(payload)].put(session_id, payload)
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far on every channel has been posted."""
+        for outbox in list(self._outboxes.values()):
+            await outbox.drained()
 
     async def close(self, *, flush_within_s: float = 2.0) -> None:
         """Post what is pending (for up to `flush_within_s`), then stop taking part in posts."""
-        await self.outbox.aclose(flush_within_s=flush_within_s)
+        outboxes = list(self._outboxes.values())
+        await asyncio.gather(*(outbox.aclose(flush_within_s=flush_within_s) for outbox in outboxes))
 
     async def close_sender(self) -> None:
-        """Stop the (possibly shared) sender task; call once every link using it is closed."""
-        await self.outbox.sender.aclose()
+        """Stop the (possibly shared) sender tasks; call once every link using them is closed."""
+        for outbox in self._outboxes.values():
+            await outbox.sender.aclose()
 
-    def _seal(self, items: list[protocol.BatchItem]) -> Part:
+    def seal_for(self, channel_id: int, items: list[protocol.BatchItem]) -> Part:
+        """One sealed part for a post in `channel_id` (called at posting time: seqs follow posts)."""
         data = protocol.encode_batch(items)
-        return self.host_id, self._envelopes.seal(self.stream_id, self._batch_kind, data)
-
-    async def post_parts(self, parts: list[Part]) -> None:
-        await post_parts(self.channel, parts)
-
-    def budget(self) -> Budget | None:
-        """What is left of the relay channel's message bucket, as Discord last reported it."""
-        return channel_budget(self.channel)
+        return self.host_id, self._envelopes.seal(self.stream_id(channel_id), self._batch_kind, data)
 
     async def accept(self, message: discord.Message) -> list[Received]:
         """Open a relay message, or log why it was refused (never its content) and return nothing.
@@ -159,16 +223,27 @@ class RelayLink:
         """Open a relay message. Raises `ForeignMessage`, `envelope.EnvelopeError` or `ProtocolError`."""
         if message.author.id != self.peer_id:
             raise ForeignMessage(message.author.id)
+        channel_id = message.channel.id
+        if channel_id not in self._channels:
+            raise protocol.ProtocolError("a relay post outside this link's relay channels")
         blob = await self._blob_of(message)
-        opened = self._envelopes.open(blob)
+        stream = self.stream_id(channel_id)
+
+        def on_this_stream(opened: envelope.OpenedEnvelope) -> None:
+            if protocol.is_batch(opened.kind) and opened.session_id != stream:
+                raise protocol.ProtocolError("a batch on another host's or another channel's stream")
+
+        opened = self._envelopes.open(blob, check=on_this_stream)
         if protocol.is_batch(opened.kind):
-            if opened.session_id != self.stream_id:
-                raise protocol.ProtocolError("a batch on another host's stream")
-            return [
+            received = [
                 Received(session, payload)
                 for session, payload in protocol.decode_batch(opened.kind, opened.payload)
             ]
-        return [Received(opened.session_id, protocol.decode(opened.kind, opened.payload))]
+        else:
+            received = [Received(opened.session_id, protocol.decode(opened.kind, opened.payload))]
+        for item in received:
+            self.lanes.incoming(item.payload, channel_id)
+        return received
 
     async def _blob_of(self, message: discord.Message) -> bytes:
         if not message.attachments:

@@ -1,6 +1,7 @@
 """The relay built once for both bots: key rings, envelope channels and links from the settings.
 
-The server-bot gets one `RelayLink` per GPU host, all in the one relay channel: each host's link trusts
+The server-bot gets one `RelayLink` per GPU host, all in the same relay channels (`RELAY_CHANNELS` of
+them, one sender per channel shared by every host's link): each host's link trusts
 only that host's Discord user and holds only that host's key, with its own replay state. The client-bot
 gets one link to the server-bot. Single-host deployments keep using the master key on both sides; with
 several hosts (or `RELAY_PER_HOST_KEYS`), each host's key is derived from the master key by host id.
@@ -15,7 +16,7 @@ import discord
 from shared import envelope
 from shared.config import RelaySettings
 from shared.relay_link import RelayLink, channel_budget, post_parts
-from shared.relay_outbox import ChannelSender
+from shared.relay_outbox import ChannelSender, Part
 
 
 class HubLike(Protocol):
@@ -43,17 +44,18 @@ def host_keyring(relay: RelaySettings, host_id: int, *, derive: bool) -> envelop
 
 
 def _link(
-    channel: discord.TextChannel,
+    channels: list[discord.TextChannel],
     relay: RelaySettings,
     keyring: envelope.KeyRing,
     direction: envelope.Direction,
     *,
     peer_id: int,
     host_id: int,
-    sender: ChannelSender | None = None,
+    senders: dict[int, ChannelSender] | None = None,
+    spread: bool,
 ) -> RelayLink:
     return RelayLink(
-        channel,
+        channels,
         envelope.EnvelopeChannel(
             keyring,
             local_direction=direction,
@@ -63,46 +65,63 @@ def _link(
         peer_id=peer_id,
         max_envelope_bytes=relay.relay_max_envelope_bytes,
         host_id=host_id,
-        sender=sender,
+        senders=senders,
+        spread=spread,
     )
 
 
-def server_links(channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]) -> list[RelayLink]:
-    """One link per host for the server-bot, in `host_ids` order."""
+def _channel_sender(channel: discord.TextChannel) -> ChannelSender:
+    async def post(parts: list[Part]) -> None:
+        await post_parts(channel, parts)
+
+    return ChannelSender(post, lambda: channel_budget(channel), name=f"{channel.id}")
+
+
+def server_links(
+    channels: list[discord.TextChannel], relay: RelaySettings, host_ids: list[int]
+) -> list[RelayLink]:
+    """One link per host for the server-bot, in `host_ids` order, each over every relay channel (the
+    first is the control channel)."""
     derive = per_host_keys(relay, host_ids)
-    # One sender for the channel: every host's pending batch leaves in the same post.
-    sender = ChannelSender(
-        lambda parts: post_parts(channel, parts), lambda: channel_budget(channel), name=f"{channel.id}"
-    )
+    # One sender per channel: every host's pending batch for that channel leaves in the same post.
+    senders = {channel.id: _channel_sender(channel) for channel in channels}
     return [
         _link(
-            channel,
+            channels,
             relay,
             host_keyring(relay, host_id, derive=derive),
             envelope.Direction.SERVER_TO_CLIENT,
             peer_id=host_id,
             host_id=host_id,
-            sender=sender,
+            senders=senders,
+            spread=True,
         )
         for host_id in host_ids
     ]
 
 
 def client_link(
-    channel: discord.TextChannel, relay: RelaySettings, server_bot_id: int, own_id: int
+    channels: list[discord.TextChannel], relay: RelaySettings, server_bot_id: int, own_id: int
 ) -> RelayLink:
-    """The client-bot's link: its configured key (the master key, or its own derived host key)."""
+    """The client-bot's link: its configured key (the master key, or its own derived host key). It
+    answers each request on the channel its prompt came in on; the first channel is its control channel."""
     keyring = envelope.KeyRing.from_hex(
         relay.payload_encryption_key.get_secret_value(), relay.previous_keys()
     )
     return _link(
-        channel, relay, keyring, envelope.Direction.CLIENT_TO_SERVER, peer_id=server_bot_id, host_id=own_id
+        channels,
+        relay,
+        keyring,
+        envelope.Direction.CLIENT_TO_SERVER,
+        peer_id=server_bot_id,
+        host_id=own_id,
+        spread=False,
     )
 
 
 async def attach_server_relay(
-    hub: HubLike, channel: discord.TextChannel, relay: RelaySettings, host_ids: list[int]
+    hub: HubLike, channels: list[discord.TextChannel], relay: RelaySettings, host_ids: list[int]
 ) -> None:
-    """Attach one link per host to the hub (the channel already lets every host in)."""
-    for link in server_links(channel, relay, host_ids):
+    """Attach one link per host to the hub (the channels already let every host in)."""
+    for link in server_links(channels, relay, host_ids):
         hub.attach(link)

@@ -1,4 +1,4 @@
-"""Feeds every message in the relay channel to the relay hub."""
+"""Feeds every message in the relay channels to the relay hub."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ class RelayListener(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        link = self.bot.ctx.hub.link
-        if link is None or message.channel.id != link.channel.id:
+        if message.channel.id not in self.bot.ctx.hub.channel_ids():
             return
         if self.bot.user is not None and message.author.id == self.bot.user.id:
             return

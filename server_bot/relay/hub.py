@@ -107,10 +107,11 @@ class RelayHub:
     @property
     def posts(self) -> int:
         """Relay posts this server-bot has made (all hosts)."""
-        return sum(host.link.outbox.posts for host in self._hosts.values())
+        return sum(host.link.posts for host in self._hosts.values())
 
     def channel_ids(self) -> frozenset[int]:
-        return frozenset(host.link.channel.id for host in self._hosts.values())
+        """Every relay channel (the listener feeds the hub what is posted in them)."""
+        return frozenset().union(*(host.link.channel_ids() for host in self._hosts.values()))
 
     @property
     def in_flight(self) -> int:
@@ -297,6 +298,9 @@ class RelayHub:
                 pending.queue_position = None
                 if payload.offset > len(pending.text):
                     return  # a gap (cannot happen with an ordered relay); the final text is complete
+                if payload.offset + len(payload.text) < len(pending.text):
+                    # Older than what is shown (a newer delta covers at least as much): never go back.
+                    return
                 pending.text = pending.text[: payload.offset] + payload.text
                 pending.show_text()
             case protocol.Done() | protocol.Failed():

@@ -1,6 +1,6 @@
-"""Attach the relay once the guild is ready: one link per host, all in the bots-only relay channel.
+"""Attach the relay once the guild is ready: one link per host, all in the bots-only relay channels.
 
-The channel itself (remembered by id, every host let in) is `server_bot.channels.ensure_relay_channel`.
+The channels themselves (remembered by id, every host let in) are `server_bot.channels.ensure_relay_channels`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from shared.relay_wiring import attach_server_relay
 
 async def attach_relay(
     hub: RelayHub,
-    channel: discord.TextChannel,
+    channels: list[discord.TextChannel],
     discord_settings: DiscordSettings,
     relay: RelaySettings,
     *,
@@ -24,4 +24,4 @@ async def attach_relay(
     """Refused relay messages are audited to `audit`."""
     if audit is not None:
         hub.audit = audit
-    await attach_server_relay(hub, channel, relay, relay.host_ids(discord_settings.client_bot_user_id))
+    await attach_server_relay(hub, channels, relay, relay.host_ids(discord_settings.client_bot_user_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from shared.envelope.codec import OpenedEnvelope, open_envelope_with_session_bytes, seal_envelope
 from shared.envelope.header import MAX_ENVELOPE_BYTES, Direction
@@ -66,11 +67,18 @@ class EnvelopeChannel:
             max_size=self._max_size,
         )
 
-    def open(self, blob: bytes | bytearray) -> OpenedEnvelope:
-        """Authenticate, decrypt and replay-check an incoming envelope; raises only `EnvelopeError`s."""
+    def open(
+        self, blob: bytes | bytearray, *, check: Callable[[OpenedEnvelope], None] | None = None
+    ) -> OpenedEnvelope:
+        """Authenticate, decrypt and replay-check an incoming envelope; raises `EnvelopeError`s, or what
+        `check` raises: the caller's test of the authenticated envelope (e.g. that its stream is the one
+        of the channel it arrived in), run before the envelope may touch replay state, so an envelope
+        refused there is not spent and cannot advance a stream."""
         opened, session_bytes = open_envelope_with_session_bytes(
             self._keyring, blob, self._incoming, self._max_size
         )
+        if check is not None:
+            check(opened)
         # Only now, after authentication, may the envelope touch replay state.
         self._replay.accept(session_bytes, self._incoming, opened.seq)
         return opened

@@ -6,8 +6,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 
 from client_bot.engine import FakeEngine
 from client_bot.relay import ClientRelay
@@ -20,7 +19,9 @@ SESSION = uuid.uuid4()
 @dataclass
 class FakeLink:
     sent: list[tuple[uuid.UUID, protocol.Payload]] = field(default_factory=list)
-    outbox: Any = field(default_factory=lambda: SimpleNamespace(drained=_nothing))
+
+    async def drained(self) -> None:
+        return None
 
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
         self.sent.append((session_id, payload))
@@ -30,10 +31,6 @@ class FakeLink:
 
     def finals(self) -> list[protocol.Payload]:
         return [p for _, p in self.sent if isinstance(p, protocol.Done | protocol.Failed)]
-
-
-async def _nothing() -> None:
-    return None
 
 
 def prompt(rid: str = "r1") -> protocol.Prompt:

@@ -52,6 +52,9 @@ class FakeLink:
     async def close_sender(self) -> None:
         pass
 
+    def channel_ids(self) -> frozenset[int]:
+        return frozenset({CHANNEL_ID})
+
     def prompts(self) -> list[str]:
         return [p.request_id for _, p in self.sent if isinstance(p, protocol.Prompt)]
 
@@ -377,4 +380,25 @@ async def test_a_removed_host_is_refused_and_its_requests_move(clock: FakeClock)
         message(owner, protocol.Done(request_id=pending.request_id, text="x", finish_reason="stop"))
     )
     assert drain_events(pending) == []
+    await hub.close()
+
+
+async def test_an_older_delta_arriving_late_never_takes_text_back_nor_follows_the_answer(
+    clock: FakeClock,
+) -> None:
+    hub, _ = make_hub(clock, 1)
+    await hub.handle(message(1, beat()))
+    pending = await submit(hub)
+    rid = pending.request_id
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello world")))
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello")))  # older, late
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=11, text=" again")))
+    answer = protocol.Done(request_id=rid, text="hello world again", finish_reason="stop")
+    await hub.handle(message(1, answer))
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="hello world")))
+    assert drain_events(pending) == [
+        protocol.Delta(request_id=rid, offset=0, text="hello world"),
+        protocol.Delta(request_id=rid, offset=11, text=" again"),
+        answer,
+    ]
     await hub.close()

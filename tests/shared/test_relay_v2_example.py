@@ -16,21 +16,22 @@ from shared.relay_link import host_stream
 
 MASTER = bytes(range(32))
 HOST_ID = 1234567890123456789
+CHANNEL_ID = 1300000000000000777
 SESSION = uuid.UUID("0b5e7a1c-2d3f-4e5a-9b6c-7d8e9fa0b1c2")
 SEQ = 1_700_000_000_000_000
 NONCE = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaab")
 
 DOC_HOST_KEY = "71ca931f6d0435f5ba767360cb9a9e888d294857c837048aa40cde13c2aba948"
 DOC_KEY_ID = "1bdf62f0"
-DOC_STREAM = "0000000000000000112210f47de98115"
+DOC_STREAM = "120a871cc0020309112210f47de98115"
 DOC_PAYLOAD = (
     b'{"items":[{"session_id":"0b5e7a1c-2d3f-4e5a-9b6c-7d8e9fa0b1c2","kind":17,'
     b'"payload":{"request_id":"r1","offset":0,"text":"hi"}}]}'
 )
 DOC_TEXT = (
-    "ML1.TUwBAh8b32LwAAAAAAAAAAARIhD0femBFQAGCiQYHkAAoKGio6SlpqeoqaqrznxDnExRTPIOGlg_T-3ehdArhGsR56ZmDOVxse2"
-    "KQhqhWzK51r-M7qEtd-QNSIeajJ9glJLDOiV0tkbU2Bw1OUrthLx0zpsOgSf9_xEELsZlnXepx_-4VkXDSWjtABB-lN7xQrSOH8yZWA"
-    "KpQOH-uKhtJgRDp3bwTNWtsy1pU9mIEvPawiy2t_8-aYa1pcav"
+    "ML1.TUwBAh8b32LwEgqHHMACAwkRIhD0femBFQAGCiQYHkAAoKGio6SlpqeoqaqrXlGqiS9YO4YVyxp1pkitj73nVeufmvKvJmvpCMc"
+    "d7ICe0QtbxbHCDYHtIWAe2cQDRjvtPLjsE8dyLWH2t0W6xg4pXSqWrJRHY5KeAYA4OMR_s9YOQzyaWfoEuhKecAA5iG9LTqVbXNBHCa"
+    "yzfwU_ySrEMP-xHGeEBIKYopr8Ujhs-mSj66h5xkGDejcnKGmw"
 )
 
 
@@ -42,8 +43,12 @@ def test_documented_host_key_and_batch_envelope_are_reproduced_by_independent_pr
     host_key = _hkdf(MASTER, b"meatlizard/host-key/v1" + HOST_ID.to_bytes(8, "big"))
     assert host_key.hex() == DOC_HOST_KEY == derive_host_key(MASTER, HOST_ID).hex()
     assert key_id_of(host_key).hex() == DOC_KEY_ID
-    stream = host_stream(HOST_ID)
-    assert stream.bytes.hex() == DOC_STREAM
+    stream = host_stream(HOST_ID, CHANNEL_ID)
+    assert (
+        stream.bytes.hex()
+        == DOC_STREAM
+        == CHANNEL_ID.to_bytes(8, "big").hex() + HOST_ID.to_bytes(8, "big").hex()
+    )
 
     payload = protocol.encode_batch(
         [protocol.batch_item(SESSION, protocol.Delta(request_id="r1", offset=0, text="hi"))]

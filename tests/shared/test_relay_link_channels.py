@@ -1,0 +1,124 @@
+"""A relay link over several channels: out of order across channels is fine, a replay never is.
+
+Each channel has its own authenticated stream (the channel id is in the header's stream field), so the
+replay guard checks every channel's envelopes in that channel's own order (Discord orders a channel,
+not two), while an envelope replayed in its channel, or moved to another, is still refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+from typing import Any, cast
+
+import discord
+import pytest
+
+from shared import envelope, protocol
+from shared.relay_link import RelayLink, host_stream
+
+KEY = envelope.generate_key_hex()
+SERVER_ID, HOST_ID, OTHER_HOST_ID = 11, 22, 33
+A, B, STRANGER = 1001, 1002, 1003
+SESSION = uuid.uuid4()
+
+
+def channel(channel_id: int) -> discord.TextChannel:
+    return cast(discord.TextChannel, SimpleNamespace(id=channel_id))
+
+
+def link(*, server: bool, host_id: int = HOST_ID) -> RelayLink:
+    direction = envelope.Direction.SERVER_TO_CLIENT if server else envelope.Direction.CLIENT_TO_SERVER
+    return RelayLink(
+        [channel(A), channel(B)],
+        envelope.EnvelopeChannel(envelope.KeyRing.from_hex(KEY), direction),
+        peer_id=host_id if server else SERVER_ID,
+        host_id=host_id,
+        max_envelope_bytes=1 << 20,
+        spread=server,
+    )
+
+
+def post(blob: bytes, *, author: int, channel_id: int) -> discord.Message:
+    form = envelope.to_discord(blob)
+    assert form.content is not None
+    message: Any = SimpleNamespace(
+        author=SimpleNamespace(id=author), channel=SimpleNamespace(id=channel_id), attachments=[]
+    )
+    message.content = form.content
+    return cast(discord.Message, message)
+
+
+def sealed_delta(sender: RelayLink, channel_id: int, offset: int) -> bytes:
+    item = protocol.batch_item(SESSION, protocol.Delta(request_id="r1", offset=offset, text="x"))
+    return sender.seal_for(channel_id, [item])[1]
+
+
+async def test_envelopes_from_two_channels_are_accepted_in_either_order() -> None:
+    host, server = link(server=False), link(server=True)
+    on_a, on_b = sealed_delta(host, A, 0), sealed_delta(host, B, 1)  # sealed in this order
+    assert await server.receive(post(on_b, author=HOST_ID, channel_id=B))
+    assert await server.receive(post(on_a, author=HOST_ID, channel_id=A))
+
+
+async def test_a_replay_in_the_same_channel_is_refused() -> None:
+    host, server = link(server=False), link(server=True)
+    on_a = sealed_delta(host, A, 0)
+    await server.receive(post(on_a, author=HOST_ID, channel_id=A))
+    with pytest.raises(envelope.ReplayedEnvelope):
+        await server.receive(post(on_a, author=HOST_ID, channel_id=A))
+
+
+async def test_an_older_envelope_of_the_same_channel_is_refused() -> None:
+    host, server = link(server=False), link(server=True)
+    older, newer = sealed_delta(host, A, 0), sealed_delta(host, A, 1)
+    await server.receive(post(newer, author=HOST_ID, channel_id=A))
+    with pytest.raises(envelope.StaleEnvelope):
+        await server.receive(post(older, author=HOST_ID, channel_id=A))
+
+
+async def test_an_envelope_moved_to_another_relay_channel_is_refused() -> None:
+    host, server = link(server=False), link(server=True)
+    on_a = sealed_delta(host, A, 0)
+    with pytest.raises(protocol.ProtocolError):
+        await server.receive(post(on_a, author=HOST_ID, channel_id=B))
+    # ...and the refusal did not spend it: it is still good where it was sealed for.
+    assert await server.receive(post(on_a, author=HOST_ID, channel_id=A))
+
+
+async def test_a_post_outside_the_relay_channels_is_refused() -> None:
+    host, server = link(server=False), link(server=True)
+    with pytest.raises(protocol.ProtocolError):
+        await server.receive(post(sealed_delta(host, A, 0), author=HOST_ID, channel_id=STRANGER))
+
+
+async def test_a_host_cannot_seal_on_another_hosts_stream_in_any_channel() -> None:
+    other, server = link(server=False, host_id=OTHER_HOST_ID), link(server=True)
+    # The same key (single-key deployment) and the right author would be needed; the stream still names
+    # the other host, so the batch is refused in every channel.
+    for channel_id in (A, B):
+        with pytest.raises(protocol.ProtocolError):
+            await server.receive(
+                post(sealed_delta(other, channel_id, 0), author=HOST_ID, channel_id=channel_id)
+            )
+
+
+async def test_a_prompt_is_answered_on_the_channel_it_came_in_on() -> None:
+    server, host = link(server=True), link(server=False)
+    for rid in ("r1", "r2"):
+        prompt = protocol.Prompt(
+            request_id=rid,
+            messages=[protocol.ChatTurn(role="user", content="hi")],
+            params=protocol.GenerationParams(max_tokens=8, temperature=0),
+        )
+        lane = server.lanes.outgoing(prompt)
+        sealed = server.seal_for(lane, [protocol.batch_item(SESSION, prompt)])[1]
+        await host.receive(post(sealed, author=SERVER_ID, channel_id=lane))
+        assert host.lanes.outgoing(protocol.Delta(request_id=rid, offset=0, text="x")) == lane
+    assert {server.lanes.lane_of("r1"), server.lanes.lane_of("r2")} == {A, B}
+
+
+def test_the_stream_id_holds_the_channel_and_the_host() -> None:
+    assert host_stream(HOST_ID, A).bytes == A.to_bytes(8, "big") + HOST_ID.to_bytes(8, "big")
+    with pytest.raises(ValueError, match="64-bit"):
+        host_stream(1 << 64, A)
