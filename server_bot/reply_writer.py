@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 
 import discord
@@ -46,6 +47,7 @@ class LatestReplies:
     def __init__(self) -> None:
         self._latest: dict[int, discord.Message] = {}
         self._retiring: set[asyncio.Task[None]] = set()
+        self._tail: dict[int, asyncio.Task[None]] = {}  # per channel, the newest removal
 
     def remember(self, channel_id: int, message: discord.Message) -> None:
         self._latest[channel_id] = message
@@ -53,13 +55,29 @@ class LatestReplies:
     def retire(self, channel_id: int) -> None:
         """Take the Regenerate button off the channel's latest reply, in the background."""
         message = self._latest.pop(channel_id, None)
-        if message is not None:
-            task = asyncio.create_task(self._take_buttons_away(message), name=f"retire:{channel_id}")
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
+        if message is None:
+            return
+        # One removal at a time per channel: removals that waited out a busy spell never burst into
+        # one channel's edit bucket together.
+        before = self._tail.get(channel_id)
+        task = asyncio.create_task(self._take_buttons_away(message, before), name=f"retire:{channel_id}")
+        self._tail[channel_id] = task
+        self._retiring.add(task)
+        task.add_done_callback(functools.partial(self._removed, channel_id))
 
-    async def _take_buttons_away(self, message: discord.Message) -> None:
+    def _removed(self, channel_id: int, task: asyncio.Task[None]) -> None:
+        self._retiring.discard(task)
+        if self._tail.get(channel_id) is task:
+            del self._tail[channel_id]
+
+    async def _take_buttons_away(self, message: discord.Message, after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.gather(after, return_exceptions=True)
         try:
+            # Keep one request of the channel's edit bucket for the reply being written there.
+            edits = _edit_route_budget(message)
+            if edits is not None and edits.remaining <= 1:
+                await asyncio.sleep(edits.reset_in_s)
             await budget_of(message.channel).acquire(Priority.HOUSEKEEPING)
             await message.edit(view=None)
         except discord.HTTPException:
@@ -260,6 +278,17 @@ def first_edit_budget(budget: Budget | None, *, reserve: int = 1) -> Budget | No
     if budget is None or budget.remaining <= reserve:
         return budget
     return Budget(remaining=budget.remaining, reset_in_s=0.0)
+
+
+def _edit_route_budget(message: discord.Message) -> Budget | None:
+    """What is left of the edit bucket of `message`'s channel, as Discord last reported it."""
+    route = Route(
+        "PATCH",
+        "/channels/{channel_id}/messages/{message_id}",
+        channel_id=message.channel.id,
+        message_id=message.id,
+    )
+    return route_budget(discord_internals.channel_http(message.channel), route)
 
 
 def budget_of(channel: discord.abc.Messageable) -> DiscordBudget:

@@ -135,3 +135,23 @@ async def test_a_queue_place_is_not_shown_while_replies_wait_for_the_budget(
     # The budget went to text: the place in the queue was never posted.
     versions = [*(v["content"] for v in reply.get("history") or []), reply["content"]]
     assert not any("queue" in str(v) for v in versions)
+
+
+async def test_button_removals_queued_in_one_channel_all_happen_one_after_another(
+    stack: Stack, driver: Driver
+) -> None:
+    channel = await _channel(stack, driver)
+    latest = LatestReplies()
+    olders = []
+    for n in range(3):  # three turns whose removals all waited out a busy spell
+        older = await channel.send(f"reply {n}", view=one_button(RegenerateButton(n + 1)))
+        olders.append(older)
+        latest.remember(channel.id, older)
+        latest.retire(channel.id)
+
+    async def all_lost_their_buttons() -> bool:
+        now = [await _message(driver, channel.id, m.id) for m in olders]
+        return not any(has_regenerate_button(m) for m in now)
+
+    await eventually(all_lost_their_buttons, timeout=10)
+    await latest.aclose()
