@@ -80,9 +80,9 @@ async def run_load(
             Person(deployment.driver, f"load{i}", tagged=options.token_delay_s is not None)
             for i in range(people)
         ]
+        before_429 = await deployment.driver.served_429()  # joins count: /chat start writes too
         for i in range(0, people, join_batch):
             await asyncio.gather(*(p.join() for p in crowd[i : i + join_batch]))
-        before_429 = await deployment.driver.served_429()
         server_port = deployment.health_ports["server-bot"]
         histograms_before = await legs.scrape(server_port)
         per_turn_s = 60.0 if options.token_delay_s is not None else 600.0
@@ -180,7 +180,7 @@ def print_figures(figures: Figures) -> None:
         f"   first feedback (reply text or queue place) p50 {_s(percentile(figures.first_feedback, 50))} "
         f"p95 {_s(percentile(figures.first_feedback, 95))}"
     )
-    print(f"   Discord 429s served by devcord: {figures.served_429}")
+    print(f"   Discord 429s served by devcord (people joining included): {figures.served_429}")
     print_legs(figures)
     for name in ("server-bot", "client-bot"):
         print(f"   {name} RSS {_mb(figures.rss_before[name])} -> {_mb(figures.rss_after[name])}")
