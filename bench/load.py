@@ -249,7 +249,8 @@ async def main_async(args: argparse.Namespace) -> int:
     ok = True
     try:
         if not args.no_fake:
-            fake = Options(token_delay_s=args.token_delay_s, backends=backends)
+            relay = {} if args.relay_channels is None else {"RELAY_CHANNELS": str(args.relay_channels)}
+            fake = Options(token_delay_s=args.token_delay_s, backends=backends, extra_env=relay)
             figures = await run_load(
                 f"{args.people} people x {args.turns} turns, fake engine at {args.token_delay_s}s/word",
                 args.people,
@@ -291,6 +292,7 @@ def main() -> None:
     parser.add_argument(
         "--max-minutes", type=float, default=15, help="no new turn after this (a slow relay cannot hang it)"
     )
+    parser.add_argument("--relay-channels", type=int, help="RELAY_CHANNELS for both bots (default: theirs)")
     parser.add_argument(
         "--think-s", type=float, default=0.0, help="mean pause between a person's answer and next prompt"
     )
