@@ -120,11 +120,14 @@ async def _count_replies(stack: Stack, channels: dict[str, int]) -> int:
     return total
 
 
-async def run(hosts: int, users: int, prompts: int, tps: float, heartbeat_s: float) -> Result:
+async def run(
+    hosts: int, users: int, prompts: int, tps: float, heartbeat_s: float, relay_channels: int | None = None
+) -> Result:
     result = Result(hosts, users)
     options = StackOptions(
         Path(tempfile.mkdtemp(prefix="scale-bench-")),
         heartbeat_interval_s=heartbeat_s,
+        relay_channels=relay_channels,
         reply_timeout_s=30.0,
         # The product's per-user and global prompt limits would throttle the load generator itself.
         rate_rules=RateRules(
@@ -192,7 +195,7 @@ def _count_429s_by_route(devcord: Devcord, names: dict[int, str]) -> Counter[str
 def _relay_posts(stack: Stack) -> int:
     clients = [stack.client, *stack.hosts.values()]
     return stack.server.ctx.hub.posts + sum(
-        bot.relay.link.outbox.posts for bot in clients if bot is not None and bot.relay is not None
+        bot.relay.link.posts for bot in clients if bot is not None and bot.relay is not None
     )
 
 
@@ -218,14 +221,19 @@ def _print(result: Result, one_host: Result | None) -> float:
 
 
 async def bench(
-    host_counts: list[int], user_counts: list[int], prompts: int, tps: float, heartbeat_s: float
+    host_counts: list[int],
+    user_counts: list[int],
+    prompts: int,
+    tps: float,
+    heartbeat_s: float,
+    relay_channels: int | None = None,
 ) -> None:
     print(f"fake engines: {tps:g} words/s each, {WORDS}-word replies, {prompts} prompts per user", flush=True)
     last: tuple[Result, float] | None = None
     for users in user_counts:
         one_host: Result | None = None
         for hosts in host_counts:
-            result = await run(hosts, users, prompts, tps, heartbeat_s)
+            result = await run(hosts, users, prompts, tps, heartbeat_s, relay_channels)
             if hosts == 1:
                 one_host = result
             last = (result, _print(result, one_host))
@@ -251,12 +259,18 @@ def main() -> None:
         action="store_true",
         help="lift the server-bot's Discord request budget (to compare with and without it)",
     )
+    parser.add_argument(
+        "--relay-channels",
+        type=int,
+        default=None,
+        help="RELAY_CHANNELS for the server-bot (default: the product's; see bench/relay_design.py)",
+    )
     args = parser.parse_args()
     if args.no_budget:
         discord_budget.DEFAULT_RATE_PER_S, discord_budget.DEFAULT_BURST = 1e9, 10**9
     hosts = [int(part) for part in args.hosts.split(",")]
     users = [int(part) for part in args.users.split(",")]
-    asyncio.run(bench(hosts, users, args.prompts, args.tps, args.heartbeat))
+    asyncio.run(bench(hosts, users, args.prompts, args.tps, args.heartbeat, args.relay_channels))
 
 
 if __name__ == "__main__":

@@ -155,14 +155,23 @@ def spacing_delay(budget: Budget | None, last_send: float | None, now: float, *,
 
 
 def relay_post_delay(
-    budget: Budget | None, last_post: float | None, now: float, *, urgent: bool, early_left: int
+    budget: Budget | None,
+    last_post: float | None,
+    now: float,
+    *,
+    urgent: bool,
+    early_left: int,
+    early_gap_s: float = 0.0,
 ) -> float:
     """Seconds the relay waits before its next post.
 
     Posts are spread evenly over what is left of the bucket (`spacing_delay`), which keeps requests in
     hand until the window resets, so the next conversation never meets an empty bucket. An urgent batch
     (one a user is waiting on: a request's first text, a final answer, a prompt, a cancel) goes at once
-    instead, `early_left` more times in this window; an early post is paid for by slightly longer gaps
+    instead, `early_left` more times in this window, but at least `early_gap_s` after the previous post:
+    when many users' messages arrive together (a burst of prompts), each early post then gathers what
+    arrived meanwhile instead of spending the window's early posts on one message each. An early post is
+    paid for by slightly longer gaps
     between the ordinary posts after it, never by a 429. An empty bucket waits for its reset.
     """
     if budget is None:
@@ -170,5 +179,6 @@ def relay_post_delay(
     if budget.remaining <= 0:
         return max(budget.reset_in_s, 0.01)
     if urgent and early_left > 0:
-        return 0.0
+        gap = 0.0 if last_post is None else max(0.0, last_post + early_gap_s - now)
+        return min(gap, spacing_delay(budget, last_post, now))
     return spacing_delay(budget, last_post, now)

@@ -6,7 +6,8 @@ has its own rate-limit bucket and its own sender, and capacity grows with their 
 
 Ordering is the price: Discord orders the messages of one channel, not those of two. So every message
 about one request travels on ONE channel (its lane), in both directions: the server-bot picks the lane of
-a new request (the channel with the fewest requests in flight), the client-bot answers on the channel
+a new request (a channel that can post at once, if any; among those, the one with the fewest requests
+in flight), the client-bot answers on the channel
 its prompt came in on, and a request keeps its lane while it is known (a re-sent prompt, a cancel, every
 delta and the final answer). A final answer can therefore never be overtaken by an older delta, nor a
 prompt by its cancel. Messages about no request (heartbeats, reboot) use the first ("control") channel.
@@ -17,6 +18,7 @@ prompt by its cancel. Messages about no request (heartbeats, reboot) use the fir
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 
 from shared import protocol
 
@@ -48,10 +50,19 @@ class Lanes:
 
     `spread`: a request seen for the first time in an outgoing message gets the least busy channel (the
     server-bot, which starts requests); without it, the control channel (the client-bot, whose requests
-    are pinned to their prompt's channel on arrival, so this is only a fallback).
+    are pinned to their prompt's channel on arrival, so this is only a fallback). `wait_s`, if given,
+    says how long an urgent post would wait in a channel now (its sender's pacing): a new request goes
+    where it leaves soonest (to a tenth of a second), then where fewest requests are in flight.
     """
 
-    def __init__(self, channel_ids: list[int], *, spread: bool, keep: int = DEFAULT_KEEP) -> None:
+    def __init__(
+        self,
+        channel_ids: list[int],
+        *,
+        spread: bool,
+        keep: int = DEFAULT_KEEP,
+        wait_s: Callable[[int], float] | None = None,
+    ) -> None:
         if not channel_ids:
             raise ValueError("a relay needs at least one channel")
         self.channel_ids: list[int] = list(dict.fromkeys(channel_ids))
@@ -60,6 +71,7 @@ class Lanes:
         self._lane: OrderedDict[str, int] = OrderedDict()
         self._load: Counter[int] = Counter()
         self._turn = 0  # round-robin start among equally busy channels
+        self._wait_s = wait_s
 
     @property
     def control(self) -> int:
@@ -114,4 +126,5 @@ class Lanes:
         count = len(self.channel_ids)
         order = [self.channel_ids[(self._turn + i) % count] for i in range(count)]
         self._turn = (self._turn + 1) % count
-        return min(order, key=lambda channel_id: self._load[channel_id])
+        wait_s = self._wait_s or (lambda _: 0.0)
+        return min(order, key=lambda channel_id: (round(wait_s(channel_id), 1), self._load[channel_id]))

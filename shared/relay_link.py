@@ -120,7 +120,7 @@ class RelayLink:
             if envelopes.outgoing is envelope.Direction.SERVER_TO_CLIENT
             else protocol.Kind.CLIENT_BATCH
         )
-        self.lanes = Lanes([channel.id for channel in channels], spread=spread)
+        self.lanes = Lanes([channel.id for channel in channels], spread=spread, wait_s=self._urgent_wait_s)
         self._channels: dict[int, discord.TextChannel] = {}
         self._outboxes: dict[int, Outbox] = {}
         for channel in channels:
@@ -147,6 +147,10 @@ class RelayLink:
             budget=lambda: channel_budget(channel),
             max_batch_bytes=min(256 * 1024, self._max_bytes // 2),
         )
+
+    def _urgent_wait_s(self, channel_id: int) -> float:
+        outbox = self._outboxes.get(channel_id)
+        return 0.0 if outbox is None else outbox.sender.urgent_wait_s()
 
     @property
     def channel(self) -> discord.TextChannel:

@@ -11,7 +11,8 @@ unsent older one.
 Pacing (`shared.pacing.relay_post_delay`): posts are spread evenly over what is left of the channel's
 bucket, so the bucket is never spent before its window ends. A batch carrying something a user is
 waiting on (URGENT: a request's first text, a final answer, a prompt, a cancel) does not wait for its
-share: it leaves at once, up to `EARLY_POSTS_PER_WINDOW` times per window; later text of a stream,
+share: it leaves at once (at least `EARLY_GAP_S` after the previous post, so a burst is gathered), up to
+`EARLY_POSTS_PER_WINDOW` times per window; later text of a stream,
 heartbeats and queue notices keep the even spacing. An acceptance ("you are 3rd in the
 queue") is held `ACCEPTANCE_HOLD_S` so that it shares a post with whatever follows, and is dropped when
 its request's first text or answer is queued before it left (the text says more).
@@ -37,11 +38,16 @@ log = get_logger(__name__)
 # larger attachments, but small posts keep every conversation moving.
 DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 RETRY_AFTER_FAILURE_S = 1.0
-# Urgent posts per rate-limit window that may skip the even spacing. Two: one request's first text and
-# its final answer both leave at once; a window where everything is urgent (a busy relay) still spreads
-# its other three posts instead of spending the bucket in a burst.
+# Urgent posts per rate-limit window that may skip the even spacing, at least EARLY_GAP_S apart. Two:
+# one request's first text and its final answer both leave at once; a burst of many users' messages is
+# gathered into posts EARLY_GAP_S apart (bench/relay_design.py: spending the window's early posts on one
+# message each made the rest of a burst wait ~2 s); a window where everything is urgent (a busy relay)
+# still spreads its other posts instead of spending the bucket at once.
 EARLY_POSTS_PER_WINDOW = 2
+EARLY_GAP_S = 0.2
 ACCEPTANCE_HOLD_S = 0.25
+# What a post in flight adds to an urgent batch's wait, for choosing among channels (a post's round trip).
+POST_IN_FLIGHT_S = 0.1
 
 
 @dataclass(slots=True)
@@ -213,12 +219,14 @@ class ChannelSender:
         *,
         name: str,
         early_posts: int = EARLY_POSTS_PER_WINDOW,
+        early_gap_s: float = EARLY_GAP_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._post = post
         self.clock = clock
         self._early_posts = early_posts
+        self._early_gap_s = early_gap_s
         self._early_used = 0
         self._window_ends = 0.0
         self._budget = budget
@@ -231,6 +239,7 @@ class ChannelSender:
         self._urgent = asyncio.Event()  # cuts a pacing wait short
         self._task: asyncio.Task[None] | None = None
         self._last_post: float | None = None
+        self._posting = False
         self.posts = 0
         self.early_posts = 0  # urgent posts that skipped the spacing (for the benchmark)
         self.failures = 0
@@ -284,6 +293,10 @@ class ChannelSender:
             for outbox in self._outboxes:
                 outbox.settle()
 
+    def urgent_wait_s(self) -> float:
+        """How long an urgent batch queued now would wait (a post in flight counts as a short wait)."""
+        return max(self._delay(True, 0.0)[0], POST_IN_FLIGHT_S if self._posting else 0.0)
+
     def _delay(self, urgent: bool, ready_at: float) -> tuple[float, bool]:
         """(seconds to wait, whether posting now is one of the window's early posts)."""
         now = self._clock()
@@ -291,7 +304,9 @@ class ChannelSender:
             self._early_used = 0
         budget = self._budget()
         early_left = max(0, self._early_posts - self._early_used)
-        delay = relay_post_delay(budget, self._last_post, now, urgent=urgent, early_left=early_left)
+        delay = relay_post_delay(
+            budget, self._last_post, now, urgent=urgent, early_left=early_left, early_gap_s=self._early_gap_s
+        )
         delay = max(delay, ready_at - now)
         if delay > 0 or not urgent:
             return delay, False
@@ -315,6 +330,7 @@ class ChannelSender:
         if not taken:
             return
         self._last_post = self._clock()
+        self._posting = True
         try:
             # Sealed here, at posting time: a receiver refuses a seq older than one it already accepted.
             await self._post([outbox.seal(items) for outbox, items in taken])
@@ -328,6 +344,8 @@ class ChannelSender:
                 outbox.queue.requeue(items)
             await self._sleep(RETRY_AFTER_FAILURE_S)
             return
+        finally:
+            self._posting = False
         self.posts += 1
         for outbox, _ in taken:
             outbox.posts += 1

@@ -54,7 +54,7 @@ def test_every_message_of_a_request_uses_its_channel_in_both_directions() -> Non
         lane = server.outgoing(prompt(rid))
         client.incoming(prompt(rid), lane)  # the prompt arrives on its lane
         # The client answers there: every delta, then the final answer, then nothing is pinned any more.
-        replies = [delta(rid, 0, "a"), delta(rid, 1, "b"), done(rid)]
+        replies: list[protocol.Payload] = [delta(rid, 0, "a"), delta(rid, 1, "b"), done(rid)]
         assert [client.outgoing(payload) for payload in replies] == [lane] * 3
         assert client.lane_of(rid) is None
         # The server-bot's cancel for a request still in flight follows its prompt on the same channel.
@@ -116,12 +116,13 @@ def test_a_request_never_changes_channel_while_it_is_pinned(steps: list[tuple[in
     pinned: dict[str, int] = {}
     for number, kind in steps:
         rid = f"r{number}"
-        payload: protocol.Payload = {
+        choices: dict[str, protocol.Payload] = {
             "prompt": prompt(rid),
             "delta": delta(rid),
             "done": done(rid),
             "cancel": protocol.Cancel(request_id=rid),
-        }[kind]
+        }
+        payload = choices[kind]
         lane = lanes.outgoing(payload)
         if rid in pinned:
             assert lane == pinned[rid]
@@ -129,3 +130,15 @@ def test_a_request_never_changes_channel_while_it_is_pinned(steps: list[tuple[in
             pinned.pop(rid, None)
         else:
             pinned[rid] = lane
+
+
+def test_a_new_request_goes_where_an_urgent_post_leaves_soonest_then_where_fewest_are() -> None:
+    waits = {A: 1.7, B: 0.0, C: 0.0}
+    lanes = Lanes([A, B, C], spread=True, wait_s=lambda channel_id: waits[channel_id])
+    chosen = [lanes.outgoing(prompt(f"r{i}")) for i in range(4)]
+    assert chosen[:2] in ([B, C], [C, B])  # A would hold the prompt ~1.7 s
+    assert set(chosen[2:]) == {B, C}
+    waits[B] = 0.5
+    assert lanes.outgoing(prompt("r5")) == C
+    waits.update({A: 0.0, C: 0.04})  # within a tenth of a second counts as at once: the idle A wins
+    assert lanes.outgoing(prompt("r6")) == A

@@ -24,7 +24,9 @@ SESSION = uuid.uuid4()
 
 
 def channel(channel_id: int) -> discord.TextChannel:
-    return cast(discord.TextChannel, SimpleNamespace(id=channel_id))
+    # No rate-limit headers seen yet (discord.py's bucket records are empty): every channel posts at once.
+    http = SimpleNamespace(_bucket_hashes={}, _buckets={})
+    return cast(discord.TextChannel, SimpleNamespace(id=channel_id, _state=SimpleNamespace(http=http)))
 
 
 def link(*, server: bool, host_id: int = HOST_ID) -> RelayLink:

@@ -10,7 +10,7 @@ import pytest
 
 from shared import protocol
 from shared.pacing import Budget, relay_post_delay
-from shared.relay_outbox import ACCEPTANCE_HOLD_S, EARLY_POSTS_PER_WINDOW, Outbox, Part
+from shared.relay_outbox import ACCEPTANCE_HOLD_S, EARLY_GAP_S, EARLY_POSTS_PER_WINDOW, Outbox, Part
 
 S1 = uuid.uuid4()
 LIMIT, WINDOW_S = 5, 5.0  # Discord's channel-post bucket
@@ -91,6 +91,35 @@ def delta(offset: int, text: str, rid: str = "a") -> protocol.Delta:
     return protocol.Delta(request_id=rid, offset=offset, text=text)
 
 
+def test_an_early_post_waits_out_the_gap_after_the_previous_post_but_never_longer_than_its_share() -> None:
+    budget = Budget(remaining=4, reset_in_s=5.0)
+    assert relay_post_delay(budget, 0.0, 0.05, urgent=True, early_left=2, early_gap_s=0.2) == pytest.approx(
+        0.15
+    )
+    assert relay_post_delay(budget, 0.0, 0.5, urgent=True, early_left=2, early_gap_s=0.2) == 0.0
+    assert relay_post_delay(budget, None, 0.0, urgent=True, early_left=2, early_gap_s=0.2) == 0.0
+    shares = Budget(remaining=100, reset_in_s=1.0)  # a share of 10 ms is shorter than the gap: the share wins
+    assert relay_post_delay(shares, 0.0, 0.0, urgent=True, early_left=2, early_gap_s=0.2) == pytest.approx(
+        0.01
+    )
+
+
+async def test_a_burst_of_prompts_is_gathered_into_a_few_posts_within_the_early_gaps() -> None:
+    time = SteppedTime()
+    bucket = Bucket(time)
+    outbox = outbox_on(bucket, time)
+    for index in range(8):  # eight users' prompts reach the relay over 0.4 s
+        outbox.put(S1, protocol.Cancel(request_id=f"p{index}"))
+        await settle()
+        await time.advance(0.05)
+    await time.advance(EARLY_GAP_S)
+    # The first post (nothing to space from), then the window's early posts, each gathering a few.
+    assert len(bucket.posted) == 1 + EARLY_POSTS_PER_WINDOW
+    assert bucket.posted[-1][0] <= 0.4 + EARLY_GAP_S  # everything out within a gap of the last arrival
+    assert sum(len(payloads) for _, payloads in bucket.posted) == 8
+    await outbox.aclose()
+
+
 def test_urgent_posts_skip_the_spacing_only_while_the_window_allows_early_posts() -> None:
     budget = Budget(remaining=4, reset_in_s=5.0)
     assert relay_post_delay(budget, 0.0, 0.0, urgent=True, early_left=2) == 0.0
@@ -129,8 +158,9 @@ async def test_a_stream_of_urgent_batches_spends_only_the_reserve_then_is_spread
         await time.advance(0.1)
     await time.advance(10.0)
     times = [at for at, _ in bucket.posted]
-    assert times[: 1 + EARLY_POSTS_PER_WINDOW] == pytest.approx([0.0, 0.1, 0.2])  # then early
-    assert times[3] > 1.5  # then spread over what is left of the window (4.8 s / 2), never a 429
+    # At once, then early posts at least EARLY_GAP_S apart, each carrying what arrived meanwhile...
+    assert times[: 1 + EARLY_POSTS_PER_WINDOW] == pytest.approx([0.0, EARLY_GAP_S, 2 * EARLY_GAP_S])
+    assert times[1 + EARLY_POSTS_PER_WINDOW] > 1.5  # ...then spread over the rest of the window, no 429
     cancelled = [p.request_id for _, ps in bucket.posted for p in ps if isinstance(p, protocol.Cancel)]
     assert cancelled == [f"c{index}" for index in range(6)]
     await outbox.aclose()
@@ -150,7 +180,8 @@ async def test_the_reserve_returns_when_the_window_resets() -> None:
     await time.advance(0.1)
     outbox.put(S1, protocol.Cancel(request_id="next-window-2"))
     await settle()
-    assert [at for at, _ in bucket.posted][-2:] == pytest.approx([5.3, 5.4])
+    await time.advance(EARLY_GAP_S)
+    assert [at for at, _ in bucket.posted][-2:] == pytest.approx([5.3, 5.3 + EARLY_GAP_S])
     await outbox.aclose()
 
 
