@@ -173,7 +173,8 @@ def print_figures(figures: Figures) -> None:
     print(f"   {r.summary()}")
     print(
         f"   first visible text p50 {_s(percentile(figures.first_text, 50))} "
-        f"p95 {_s(percentile(figures.first_text, 95))} | final reply p50 {_s(percentile(figures.final, 50))} "
+        f"p95 {_s(percentile(figures.first_text, 95))} max {_s(max(figures.first_text, default=None))} "
+        f"| final reply p50 {_s(percentile(figures.final, 50))} "
         f"p95 {_s(percentile(figures.final, 95))} | n={len(figures.final)}"
     )
     print(
