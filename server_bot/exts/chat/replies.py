@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -49,16 +49,19 @@ async def show_reply(
     latest: LatestReplies,
     *,
     timer: FirstTextTimer | None = None,
+    started: Callable[[], None] | None = None,
 ) -> None:
-    """Consume `stream` to its end, showing it in `channel`. Closing early stops the request."""
+    """Consume `stream` to its end, showing it in `channel`. Closing early stops the request.
+
+    `started` is called with each event (so first with the first: the prompt then has its place in
+    its session's turn, or was answered at once); it must not mind being called again."""
     writer = ReplyWriter(channel, on_first_text=None if timer is None else lambda: timer.reached("write"))
     writer.start_typing()
     dropped: ContextDropped | None = None
     try:
         async with contextlib.aclosing(stream):
             async for event in stream:
-                if timer is not None and isinstance(event, Accepted | TextSoFar | Finished):
-                    timer.reached("accept" if isinstance(event, Accepted) else "relay")
+                _observe(event, timer, started)
                 if isinstance(event, Accepted):
                     # A new prompt: the previous reply can no longer be regenerated.
                     latest.retire(channel.id)  # in the background: it must not delay this reply
@@ -100,6 +103,13 @@ async def show_reply(
             await writer.notice(user_message(exc))
     finally:
         await writer.aclose()
+
+
+def _observe(event: object, timer: FirstTextTimer | None, started: Callable[[], None] | None) -> None:
+    if started is not None:
+        started()
+    if timer is not None and isinstance(event, Accepted | TextSoFar | Finished):
+        timer.reached("accept" if isinstance(event, Accepted) else "relay")
 
 
 def _shut_down(exc: Exception) -> bool:
