@@ -7,14 +7,18 @@ the first tokens as soon as the bucket has a spare request, so the reply never s
 pacing waits for a share of a window an earlier edit opened (issue #15). Past 2000 characters
 the reply continues in new messages (`render.split_reply`). The last page carries a Stop button while the
 model writes and a Regenerate button afterwards. Every write neutralises mass mentions and pings nobody.
-Every Discord call first takes a request from the bot's budget (`server_bot.discord_budget`): final
-text first, then a reply's first text, then streaming edits, typing last (skipped while it is tight).
+Every Discord call first takes a request from the bot's budget (`server_bot.discord_budget`): a reply's
+first text first, then final text and notices, then streaming edits, then removing an older reply's
+Regenerate button (in the background), typing last (skipped while it is tight). A final reply that
+arrives while the first write waits for its turn is what that write shows: one write instead of two.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Callable
 
 import discord
 from discord.http import Route
@@ -33,25 +37,62 @@ _TYPING_RENEW_S = 8.0
 
 class LatestReplies:
     """Per channel, the message holding the latest reply's Regenerate button; an older reply loses its
-    button as soon as it no longer applies (a new prompt, a new reply)."""
+    button as soon as it no longer applies (a new prompt, a new reply).
+
+    Taking the button away is housekeeping: nobody waits for it, so it runs in the background at the
+    budget's lowest priority and never delays the new reply (the core refuses a Regenerate on an older
+    reply anyway, and removes the button then). `aclose` cancels what is still pending.
+    """
 
     def __init__(self) -> None:
         self._latest: dict[int, discord.Message] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._tail: dict[int, asyncio.Task[None]] = {}  # per channel, the newest removal
 
     def remember(self, channel_id: int, message: discord.Message) -> None:
         self._latest[channel_id] = message
 
-    async def retire(self, channel_id: int) -> None:
+    def retire(self, channel_id: int) -> None:
+        """Take the Regenerate button off the channel's latest reply, in the background."""
         message = self._latest.pop(channel_id, None)
-        if message is not None:
-            try:
-                await budget_of(message.channel).acquire(Priority.STREAM)
-                await message.edit(view=None)
-            except discord.HTTPException:
-                log.debug("could not remove an old reply's buttons", exc_info=True)
+        if message is None:
+            return
+        # One removal at a time per channel: removals that waited out a busy spell never burst into
+        # one channel's edit bucket together.
+        before = self._tail.get(channel_id)
+        task = asyncio.create_task(self._take_buttons_away(message, before), name=f"retire:{channel_id}")
+        self._tail[channel_id] = task
+        self._retiring.add(task)
+        task.add_done_callback(functools.partial(self._removed, channel_id))
+
+    def _removed(self, channel_id: int, task: asyncio.Task[None]) -> None:
+        self._retiring.discard(task)
+        if self._tail.get(channel_id) is task:
+            del self._tail[channel_id]
+
+    async def _take_buttons_away(self, message: discord.Message, after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.gather(after, return_exceptions=True)
+        try:
+            # Keep one request of the channel's edit bucket for the reply being written there.
+            edits = _edit_route_budget(message)
+            if edits is not None and edits.remaining <= 1:
+                await asyncio.sleep(edits.reset_in_s)
+            await budget_of(message.channel).acquire(Priority.HOUSEKEEPING)
+            await message.edit(view=None)
+        except discord.HTTPException:
+            log.debug("could not remove an old reply's buttons", exc_info=True)
+        except RuntimeError:  # the bot closed its HTTP session meanwhile (shutting down)
+            log.debug("an old reply's buttons stay: shutting down", exc_info=True)
 
     def forget(self, channel_id: int) -> None:
         self._latest.pop(channel_id, None)
+
+    async def aclose(self) -> None:
+        """Cancel the button removals still waiting (their replies keep a button the core refuses)."""
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
 
 
 class ReplyWriter:
@@ -61,8 +102,10 @@ class ReplyWriter:
         *,
         stop_view: discord.ui.View | None = None,
         done_view: discord.ui.View | None = None,
+        on_first_text: Callable[[], None] | None = None,
     ) -> None:
         self._channel = channel
+        self._on_first_text = on_first_text  # called once, when the reply's first text is on screen
         # The Stop button is known once the core accepted the prompt; Regenerate once the reply is stored.
         self.stop_view = stop_view
         self._done_view = done_view
@@ -75,6 +118,8 @@ class ReplyWriter:
         # Every Discord call below first takes a request from the bot's budget (server_bot/discord_budget).
         self._budget = budget_of(channel)
         self._newest = ""
+        self._final_text: str | None = None  # known once `finish` is called
+        self._final_shown = False  # an intermediate write found the final known and showed it instead
         self._prepaid = False
         self._sender: LatestValueSender[tuple[str, bool]] = LatestValueSender(
             self._render, self._edit_budget, name=f"reply:{channel.id}"
@@ -96,12 +141,12 @@ class ReplyWriter:
         if not self._has_text:
             self._placeholder = text
             self._newest = text
-            self._stop_typing()
             self._sender.update((text, False))
 
     async def finish(self, text: str, *, done_view: discord.ui.View | None = None) -> None:
         """Show the final reply (all pages; `done_view`, e.g. Regenerate, on the last one)."""
         self._done_view = done_view
+        self._final_text = text
         self._stop_typing()
         await self._sender.finish((text, True))
 
@@ -131,14 +176,29 @@ class ReplyWriter:
 
     async def _render(self, value: tuple[str, bool]) -> None:
         text, final = value
+        if self._final_shown:
+            return  # an earlier write already showed the final reply, buttons and all
         # Only a queue placeholder on screen still counts as "no text yet" for the reply's first text.
         first = not self._pages or self._shown == [self._placeholder]
-        priority = Priority.FINAL if final else Priority.FIRST_TEXT if first else Priority.STREAM
-        if not final:
-            # A writer that had to wait for its turn sends only its newest text.
+        # A final that is also the reply's first text is a first text: the user sees nothing before it.
+        priority = Priority.FIRST_TEXT if first else Priority.FINAL if final else Priority.STREAM
+        self._prepaid = not final
+        early_final = False
+        if not final and not self._has_text:
+            # Only a queue place to show. Best effort, like typing: skipped while other writes wait for
+            # the budget (the replies' text needs it more); a later place or the text itself follows.
+            if not self._budget.try_acquire(Priority.STREAM):
+                self._prepaid = False
+                return
+            self._stop_typing()
+            text = self._newest
+        elif not final:
+            # A writer that had to wait for its turn sends only its newest text; if the final reply
+            # arrived meanwhile, it sends that, buttons and all: one write instead of two.
             await self._budget.acquire(priority)
             text = self._newest
-        self._prepaid = not final
+            if self._final_text is not None:
+                text, final, early_final = self._final_text, True, True
         pages = split_reply(neutralise_mentions(text) or "*(no reply)*")
         last = len(pages) - 1
         for index, page in enumerate(pages):
@@ -151,12 +211,18 @@ class ReplyWriter:
                 )
                 self._pages.append(message)
                 self._shown.append(page)
+                priority = Priority.FINAL if final else Priority.STREAM  # the first text is out
             elif self._shown[index] != page or (index == last and final):
                 await self._spend(priority)
                 await self._pages[index].edit(content=page, view=view, allowed_mentions=NO_PINGS)
                 self._shown[index] = page
+                priority = Priority.FINAL if final else Priority.STREAM
                 if text != self._placeholder:  # a moved place in the queue is not the reply's first edit
                     self._edited.add(self._pages[index].id)
+        self._final_shown = early_final  # only once every page is written (a failed write leaves it False)
+        if text != self._placeholder and self._on_first_text is not None:
+            on_first_text, self._on_first_text = self._on_first_text, None
+            on_first_text()
         if self._prepaid:  # nothing new to show after all
             self._prepaid = False
             self._budget.refund()
@@ -212,6 +278,17 @@ def first_edit_budget(budget: Budget | None, *, reserve: int = 1) -> Budget | No
     if budget is None or budget.remaining <= reserve:
         return budget
     return Budget(remaining=budget.remaining, reset_in_s=0.0)
+
+
+def _edit_route_budget(message: discord.Message) -> Budget | None:
+    """What is left of the edit bucket of `message`'s channel, as Discord last reported it."""
+    route = Route(
+        "PATCH",
+        "/channels/{channel_id}/messages/{message_id}",
+        channel_id=message.channel.id,
+        message_id=message.id,
+    )
+    return route_budget(discord_internals.channel_http(message.channel), route)
 
 
 def budget_of(channel: discord.abc.Messageable) -> DiscordBudget:

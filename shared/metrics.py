@@ -15,6 +15,10 @@ meatlizard_engine_tokens_per_second         gauge      client-bot: recent engine
 meatlizard_relay_envelopes_refused_total    counter    both: relay messages dropped (unpaired author,
 {reason}                                               bad envelope, bad payload)
 meatlizard_discord_429_total{scope}         counter    both: 429s Discord answered (discord.py's log)
+meatlizard_first_text_leg_seconds{leg}      histogram  server-bot: where a reply's time to first visible
+                                                       text goes, leg by leg (`FIRST_TEXT_LEGS`)
+meatlizard_discord_budget_wait_seconds      histogram  server-bot: wait for the per-bot request budget
+{priority}                                             before a user-facing write, by priority
 ==========================================  =========  ===============================================
 
 Hooks never raise: a metric must not break what it measures.
@@ -69,6 +73,31 @@ DISCORD_429 = Counter(
     "meatlizard_discord_429", "HTTP 429 answers from Discord, by scope.", ["scope"], registry=REGISTRY
 )
 
+# The legs of a reply's time to first visible text that the server-bot sees, in order. What happens
+# between `accept` and `relay` (the relay posts, the AI host) is split further by bench/load.py from
+# the relay channel itself.
+FIRST_TEXT_LEGS = (
+    "gateway",  # the prompt's creation (its snowflake) -> the server-bot's on_message
+    "accept",  # on_message -> the core accepted it (checks, database, handed to the relay)
+    "relay",  # accepted -> the reply's first text (or whole answer) is back from the AI host
+    "write",  # first text back -> the user-facing Discord write that shows it has completed
+)
+_LEG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30)
+FIRST_TEXT_LEG_SECONDS = Histogram(
+    "meatlizard_first_text_leg_seconds",
+    "Seconds spent in each leg of a reply's time to first visible text.",
+    ["leg"],
+    buckets=_LEG_BUCKETS,
+    registry=REGISTRY,
+)
+BUDGET_WAIT_SECONDS = Histogram(
+    "meatlizard_discord_budget_wait_seconds",
+    "Seconds a user-facing Discord write waited for the bot's request budget, by priority.",
+    ["priority"],
+    buckets=_LEG_BUCKETS,
+    registry=REGISTRY,
+)
+
 _CODE = re.compile(r"[^a-z0-9_]+")
 
 
@@ -84,6 +113,17 @@ def reply_finished(outcome: str, seconds: float, tokens: int) -> None:
         REPLY_SECONDS.observe(seconds)
         if tokens:
             REPLY_TOKENS_PER_SECOND.observe(tokens / seconds)
+
+
+def first_text_leg(leg: str, seconds: float) -> None:
+    """Server-bot: one leg (`FIRST_TEXT_LEGS`) of one reply's time to first visible text."""
+    if leg in FIRST_TEXT_LEGS:
+        FIRST_TEXT_LEG_SECONDS.labels(leg).observe(max(seconds, 0.0))
+
+
+def budget_waited(priority: str, seconds: float) -> None:
+    """Server-bot: a write waited `seconds` for the Discord request budget (`priority` is its name)."""
+    BUDGET_WAIT_SECONDS.labels(_label(priority)).observe(max(seconds, 0.0))
 
 
 def envelope_refused(reason: str) -> None:

@@ -179,6 +179,11 @@ class Deployment:
         return env
 
     @property
+    def relay_key_hex(self) -> str:
+        """The relay master key both bots were given (a bench opens the relay posts with it)."""
+        return self._common_env()["PAYLOAD_ENCRYPTION_KEY"]
+
+    @property
     def audit_path(self) -> Path:
         return self.workdir / "audit.log"
 

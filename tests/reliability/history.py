@@ -41,6 +41,9 @@ _REGEN = "ml:regen:"
 _STOP = "ml:stop:"
 _INTERIM = re.compile(r"offline.*(kept|will be answered)", re.IGNORECASE | re.DOTALL)
 _INFO_PREFIX = "ℹ"
+# "You are N in the queue": shown where the reply will appear while the AI host has the prompt waiting.
+# It carries the Stop button like a reply being written, but it is not reply text.
+QUEUE_PLACEHOLDER = re.compile(r"^\W*You are \d+ in the queue")
 # Suffixes the bot adds to a reply; the transcript stores the text without them.
 _SUFFIXES = ("\n\n*(stopped)*", "\n\n*(cut off at the reply length limit)*")
 

@@ -6,13 +6,15 @@ times measured are when the text reached the person: first visible text and the 
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from devcord.testing import Driver, DriverError
 from meatlizard.scripted_user import start_chat
-from tests.reliability.history import classify, marker
+from tests.reliability.history import QUEUE_PLACEHOLDER, classify, marker
 
 Json = dict[str, Any]
 _FILLER = [
@@ -41,7 +43,8 @@ class Turn:
     marker: str
     prompt_id: int
     posted_at: float
-    first_text_s: float | None = None
+    first_feedback_s: float | None = None  # the first thing shown where the reply goes: text or queue place
+    first_text_s: float | None = None  # the first text of the reply itself
     final_s: float | None = None
     notice_s: float | None = None
     interim_s: float | None = None
@@ -103,14 +106,19 @@ class Person:
         within_s: float = 60,
         words: int = 12,
         stop_at: float | None = None,
+        think_s: float = 0.0,
     ) -> None:
-        """Turns one after another, each waiting for its answer (as a person does); no new turn is
-        started after the monotonic time `stop_at`."""
+        """Turns one after another, each waiting for its answer (as a person does), then `think_s` on
+        average (0.5x to 1.5x, as people read and type) before the next; no new turn is started after
+        the monotonic time `stop_at`."""
+        pause = random.Random(self.name)
         for n in range(first, first + turns):
             if stop_at is not None and time.monotonic() > stop_at:
                 return
             await self.say(n, words)
             await self.wait(within_s)
+            if think_s > 0 and n < first + turns - 1:
+                await asyncio.sleep(think_s * pause.uniform(0.5, 1.5))
 
     def _see(self, message: Json, now: float) -> None:
         if int(message.get("channel_id", 0)) != self.channel_id:
@@ -131,8 +139,11 @@ class Person:
             return
         turn = waiting[0]
         elapsed = now - turn.posted_at
-        if kind in ("partial", "final", "page") and content.strip() and turn.first_text_s is None:
-            turn.first_text_s = elapsed
+        if kind in ("partial", "final", "page") and content.strip():
+            if turn.first_feedback_s is None:
+                turn.first_feedback_s = elapsed
+            if turn.first_text_s is None and not QUEUE_PLACEHOLDER.match(content):
+                turn.first_text_s = elapsed
         if kind == "final":
             turn.final_s = elapsed
         elif kind == "terminal":

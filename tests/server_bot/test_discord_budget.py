@@ -55,18 +55,39 @@ async def test_no_one_second_window_sees_more_than_burst_plus_rate() -> None:
         assert sum(1 for t in times if start <= t < start + 1.0) <= 8 + 36
 
 
-async def test_waiters_are_served_final_first_then_first_text_then_stream() -> None:
+async def test_waiters_are_served_first_text_then_final_then_stream_then_housekeeping() -> None:
     clock = FakeClock()
     budget = _budget(clock, rate=10.0, burst=1)
     await budget.acquire(Priority.STREAM)  # the bucket is now empty: everyone below waits
     order: list[tuple[str, float]] = []
     tasks = [
+        asyncio.create_task(_queue(budget, clock, order, "housekeeping", Priority.HOUSEKEEPING)),
         asyncio.create_task(_queue(budget, clock, order, "stream", Priority.STREAM)),
-        asyncio.create_task(_queue(budget, clock, order, "first", Priority.FIRST_TEXT)),
         asyncio.create_task(_queue(budget, clock, order, "final", Priority.FINAL)),
+        asyncio.create_task(_queue(budget, clock, order, "first", Priority.FIRST_TEXT)),
     ]
     await asyncio.gather(*tasks)
-    assert [name for name, _ in order] == ["final", "first", "stream"]
+    assert [name for name, _ in order] == ["first", "final", "stream", "housekeeping"]
+
+
+async def test_a_final_that_waited_past_the_promotion_time_goes_before_newer_first_texts() -> None:
+    clock = FakeClock()
+    budget = DiscordBudget(1.0, 1, final_promote_s=1.5, clock=clock, sleep=clock.sleep)
+    await budget.acquire(Priority.STREAM)  # empty: one request a second from now on
+    order: list[tuple[str, float]] = []
+    tasks = [asyncio.create_task(_queue(budget, clock, order, "final", Priority.FINAL))]
+    await asyncio.sleep(0)
+    # A first text arrives every half second: without promotion the final would never be served.
+    for i in range(6):
+        tasks.append(asyncio.create_task(_queue(budget, clock, order, f"first{i}", Priority.FIRST_TEXT)))
+        await asyncio.sleep(0)
+        clock.now += 0.5
+    await asyncio.gather(*tasks)
+    names = [name for name, _ in order]
+    # The first text waiting at the first grant goes first; at the second grant the final has waited
+    # past 1.5 s and goes ahead of the first texts that came meanwhile.
+    assert names.index("final") <= 2
+    assert names.index("final") < names.index("first2")
 
 
 async def test_typing_is_skipped_when_the_budget_is_tight() -> None:

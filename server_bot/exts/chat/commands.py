@@ -15,6 +15,7 @@ from server_bot.bot import ServerBot, ServerContext
 from server_bot.channel_room import SessionChannels
 from server_bot.command_tree import tell
 from server_bot.core import SessionAlreadyOpen
+from server_bot.discord_budget import Priority, budget_for
 from server_bot.exts.chat.user_data import ask_to_forget, send_export
 from shared.log import get_logger
 from shared.mentions import NO_PINGS
@@ -46,7 +47,11 @@ class ChatCommands(commands.Cog):
             # Its channel was deleted by hand: close it (transcript saved) and start afresh.
             await sessions.close(existing.session_id, reason="channel_lost")
             session = await sessions.open(actor, guild_id=guild.id)
+        # The channel and the welcome are two writes within the bot's global limit, like replies: many
+        # people starting at once must not push the bot past it (server_bot/discord_budget).
+        budget = budget_for(self.bot.http)
         try:
+            await budget.acquire(Priority.FINAL)
             channel = await self.places.create(guild, member, await channels.admin_role(self.ctx, guild))
             await sessions.attach_channel(session.id, channel.id)
         except BaseException:
@@ -54,6 +59,7 @@ class ChatCommands(commands.Cog):
             raise
         client = self.ctx.hub.client
         model = f" (model `{client.model}`)" if client is not None and self.ctx.hub.client_online() else ""
+        await budget.acquire(Priority.FINAL)
         await channel.send(
             f"Hi {member.mention}! This channel is private to you (and the AI admins). "
             f"Just type to talk to the AI{model}. `/chat end` closes it.",
@@ -86,7 +92,7 @@ class ChatCommands(commands.Cog):
         session = await self.ctx.core.sessions.require_current(actor)
         forgotten = await self.ctx.core.sessions.reset(actor, session.id)
         if session.channel_id is not None:
-            await self.bot.latest_replies.retire(session.channel_id)
+            self.bot.latest_replies.retire(session.channel_id)
         await tell(interaction, f"Done: I forgot {forgotten} earlier messages.")
 
     @chat.command(name="system", description="Set the system prompt for this chat (empty: the default)")

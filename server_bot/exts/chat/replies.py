@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,6 +31,7 @@ from server_bot.core import (
     TextSoFar,
     Withheld,
 )
+from server_bot.exts.chat.timing import FirstTextTimer
 from server_bot.hints import context_dropped_text, failure_text
 from server_bot.reply_writer import LatestReplies, ReplyWriter
 from shared.log import get_logger
@@ -42,17 +43,28 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: LatestReplies) -> None:
-    """Consume `stream` to its end, showing it in `channel`. Closing early stops the request."""
-    writer = ReplyWriter(channel)
+async def show_reply(
+    channel: discord.TextChannel,
+    stream: ReplyStream,
+    latest: LatestReplies,
+    *,
+    timer: FirstTextTimer | None = None,
+    started: Callable[[], None] | None = None,
+) -> None:
+    """Consume `stream` to its end, showing it in `channel`. Closing early stops the request.
+
+    `started` is called with each event (so first with the first: the prompt then has its place in
+    its session's turn, or was answered at once); it must not mind being called again."""
+    writer = ReplyWriter(channel, on_first_text=None if timer is None else lambda: timer.reached("write"))
     writer.start_typing()
     dropped: ContextDropped | None = None
     try:
         async with contextlib.aclosing(stream):
             async for event in stream:
+                _observe(event, timer, started)
                 if isinstance(event, Accepted):
                     # A new prompt: the previous reply can no longer be regenerated.
-                    await latest.retire(channel.id)
+                    latest.retire(channel.id)  # in the background: it must not delay this reply
                     writer.stop_view = one_button(StopButton(event.request_id))
                 elif isinstance(event, TextSoFar):
                     writer.update(event.text)
@@ -91,6 +103,13 @@ async def show_reply(channel: discord.TextChannel, stream: ReplyStream, latest: 
             await writer.notice(user_message(exc))
     finally:
         await writer.aclose()
+
+
+def _observe(event: object, timer: FirstTextTimer | None, started: Callable[[], None] | None) -> None:
+    if started is not None:
+        started()
+    if timer is not None and isinstance(event, Accepted | TextSoFar | Finished):
+        timer.reached("accept" if isinstance(event, Accepted) else "relay")
 
 
 def _shut_down(exc: Exception) -> bool:
