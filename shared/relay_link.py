@@ -123,6 +123,8 @@ class RelayLink:
         self.lanes = Lanes([channel.id for channel in channels], spread=spread, wait_s=self._urgent_wait_s)
         self._channels: dict[int, discord.TextChannel] = {}
         self._outboxes: dict[int, Outbox] = {}
+        # Per channel, the opening of the last post that arrived (see `receive`).
+        self._last_opening: dict[int, asyncio.Future[None]] = {}
         for channel in channels:
             self.add_channel(channel, None if senders is None else senders[channel.id])
 
@@ -234,7 +236,24 @@ class RelayLink:
         channel_id = message.channel.id
         if channel_id not in self._channels:
             raise protocol.ProtocolError("a relay post outside this link's relay channels")
-        blob = await self._blob_of(message)
+        # Posts of one channel are opened in the order they arrived (Discord's order), though an
+        # attachment's download may finish before an earlier post's: opened out of order, the earlier
+        # post would fail the replay check as stale and its answers wait for a re-send.
+        earlier = self._last_opening.get(channel_id)
+        mine = asyncio.get_running_loop().create_future()
+        self._last_opening[channel_id] = mine
+        try:
+            blob = await self._blob_of(message)
+            if earlier is not None:
+                await asyncio.shield(earlier)  # shielded: our cancellation must not cancel theirs
+            return self._open(message, blob)
+        finally:
+            mine.set_result(None)
+            if self._last_opening.get(channel_id) is mine:
+                del self._last_opening[channel_id]
+
+    def _open(self, message: discord.Message, blob: bytes) -> list[Received]:
+        channel_id = message.channel.id
         stream = self.stream_id(channel_id)
 
         def on_this_stream(opened: envelope.OpenedEnvelope) -> None:

@@ -7,6 +7,7 @@ not two), while an envelope replayed in its channel, or moved to another, is sti
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from types import SimpleNamespace
 from typing import Any, cast
@@ -124,3 +125,30 @@ def test_the_stream_id_holds_the_channel_and_the_host() -> None:
     assert host_stream(HOST_ID, A).bytes == A.to_bytes(8, "big") + HOST_ID.to_bytes(8, "big")
     with pytest.raises(ValueError, match="64-bit"):
         host_stream(1 << 64, A)
+
+
+def posted_as_attachment(blob: bytes, *, author: int, channel_id: int, download_s: float) -> discord.Message:
+    async def read() -> bytes:
+        await asyncio.sleep(download_s)
+        return blob
+
+    attachment = SimpleNamespace(filename=envelope.ATTACHMENT_FILENAME, size=len(blob), read=read)
+    message: Any = SimpleNamespace(
+        author=SimpleNamespace(id=author), channel=SimpleNamespace(id=channel_id), attachments=[attachment]
+    )
+    message.content = ""
+    return cast(discord.Message, message)
+
+
+async def test_a_post_whose_download_is_slow_is_still_opened_before_the_next_one() -> None:
+    host, server = link(server=False), link(server=True)
+    first, second = sealed_delta(host, A, 0), sealed_delta(host, A, 1)
+    slow = posted_as_attachment(first, author=HOST_ID, channel_id=A, download_s=0.2)
+    # Arrival order (Discord's): the slow post first; the inline one is ready long before it.
+    opened = await asyncio.gather(
+        server.receive(slow), server.receive(post(second, author=HOST_ID, channel_id=A))
+    )
+    assert [[item.payload for item in items] for items in opened] == [
+        [protocol.Delta(request_id="r1", offset=0, text="x")],
+        [protocol.Delta(request_id="r1", offset=1, text="x")],
+    ]
