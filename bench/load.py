@@ -9,8 +9,9 @@ checker on what people saw), p50/p95 time to first visible text and to the final
 served, and each bot's resident memory before and after; then where the time to first visible text
 goes, leg by leg (p50/p95 of each, `bench/first_text_legs.py`), and the server-bot's Discord writes
 per reply and their waits for its request budget, by priority. Targets: 0 lost, 0 duplicated, 0 Discord
-429s, p95 first visible text under 1 s on fake engines at 100 people. Timings are wall-clock on a
-shared machine: expect noise, compare runs side by side.
+429s, p95 first visible text under 1 s on fake engines at 100 people. The fake engine streams every
+person's request at once (`--fake-slots`, default one per person), so it never queues. Timings are
+wall-clock on a shared machine: expect noise, compare runs side by side.
 """
 
 from __future__ import annotations
@@ -251,9 +252,13 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         if not args.no_fake:
             relay = {} if args.relay_channels is None else {"RELAY_CHANNELS": str(args.relay_channels)}
-            fake = Options(token_delay_s=args.token_delay_s, backends=backends, extra_env=relay)
+            slots = args.fake_slots or args.people
+            fake = Options(
+                token_delay_s=args.token_delay_s, fake_slots=slots, backends=backends, extra_env=relay
+            )
             figures = await run_load(
-                f"{args.people} people x {args.turns} turns, fake engine at {args.token_delay_s}s/word",
+                f"{args.people} people x {args.turns} turns, fake engine at {args.token_delay_s}s/word, "
+                f"{slots} at once",
                 args.people,
                 args.turns,
                 fake,
@@ -294,6 +299,12 @@ def main() -> None:
         "--max-minutes", type=float, default=15, help="no new turn after this (a slow relay cannot hang it)"
     )
     parser.add_argument("--relay-channels", type=int, help="RELAY_CHANNELS for both bots (default: theirs)")
+    parser.add_argument(
+        "--fake-slots",
+        type=int,
+        help="requests the fake engine streams at once (default: one per person, so the engine never queues "
+        "and the relay and the server-bot are what is measured)",
+    )
     parser.add_argument(
         "--think-s", type=float, default=0.0, help="mean pause between a person's answer and next prompt"
     )

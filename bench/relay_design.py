@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import tempfile
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from client_bot.engine import EngineStats, FakeEngine
+from client_bot.engine import FakeEngine
 from client_bot.relay import ClientRelay
 from devcord import Devcord
 from devcord.ratelimit import RateLimited
@@ -47,35 +46,6 @@ WORDS = 30
 REPLY = " ".join(f"w{index}" for index in range(WORDS))
 ROUND_LIMIT_S = float(os.environ.get("RELAY_DESIGN_LIMIT_S", "120"))
 START_CONCURRENCY = 10
-
-
-class ParallelFakeEngine(FakeEngine):
-    """The fake engine with `slots` workers: every request streams at once, at `token_delay_s` a word."""
-
-    def __init__(self, *, token_delay_s: float, slots: int) -> None:
-        super().__init__(lambda _: REPLY, token_delay_s=token_delay_s)
-        self._slots = slots
-        self._workers: list[asyncio.Task[None]] = []
-
-    async def start(self) -> None:
-        if self._workers:
-            return
-        self._accepting = True
-        self._loaded = True
-        self._workers = [asyncio.create_task(self._serve(), name=f"fake-{n}") for n in range(self._slots)]
-
-    async def close(self) -> None:
-        self._cancel_queued_on_close()
-        self._work.set()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
-        self._loaded = False
-
-    def stats(self) -> EngineStats:
-        stats = super().stats()
-        return dataclasses.replace(
-            stats, slots_total=self._slots, slots_free=max(0, self._slots - stats.running)
-        )
 
 
 @dataclass
@@ -254,7 +224,7 @@ async def run_design(channels: int, rounds: list[int], tps: float) -> list[Round
             command_global="100000/minute",
         ),
     )
-    engine = ParallelFakeEngine(token_delay_s=1 / tps, slots=users)
+    engine = FakeEngine(lambda _: REPLY, token_delay_s=1 / tps, slots=users)
     results: list[Round] = []
     async with (
         running_devcord(scenario=multi_host_scenario(1, users)) as devcord,

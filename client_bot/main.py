@@ -73,6 +73,10 @@ def main() -> None:
         raise SystemExit(2) from None
     assert isinstance(model, ModelSettings) and isinstance(client, ClientBotSettings)
     delay = client.fake_engine_token_delay_s
-    engine = llama_engine(model) if delay is None else FakeEngine(token_delay_s=delay)
+    engine: Engine
+    if delay is None:
+        engine = llama_engine(model)
+    else:
+        engine = FakeEngine(token_delay_s=delay, slots=client.fake_engine_slots)
     code = asyncio.run(run(discord_settings, relay, client, engine))  # type: ignore[arg-type]
     raise SystemExit(code)

@@ -173,6 +173,8 @@ class ClientBotSettings(_Settings):
     # Tests and the reliability suite only: answer with the canned echoing fake engine at this many
     # seconds per word instead of loading the model. Unset (the default) runs the real model.
     fake_engine_token_delay_s: float | None = Field(default=None, ge=0, le=10)
+    # How many requests that fake engine streams at once (a batching engine's sequences).
+    fake_engine_slots: int = Field(default=1, ge=1, le=1024)
 
 
 class ModelSettings(_Settings):

@@ -7,12 +7,14 @@ comes from a canned reply (or an echo of the latest message) streamed word by wo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
 from client_bot.engine.base import Job, QueuedEngine
 from client_bot.engine.context import fit_history
 from client_bot.engine.errors import EngineError
+from client_bot.engine.metrics import EngineStats
 from client_bot.engine.types import ChatTurn, FinishReason, GenerationRequest
 from shared.log import get_logger
 from shared.tasks import spawn
@@ -69,7 +71,8 @@ def count_fake_tokens(turns: Sequence[ChatTurn]) -> int:
 class FakeEngine(QueuedEngine):
     """Streams `reply` one word per `token_delay_s`, honouring max_tokens and cancellation.
 
-    With `n_ctx` set, histories are fitted with the real policy (oldest turns dropped, `PromptTooLong`
+    `slots` requests stream at once (like a batching engine's sequences); the rest wait in the fair
+    queue. With `n_ctx` set, histories are fitted with the real policy (oldest turns dropped, `PromptTooLong`
     reported) using `count_fake_tokens`, so bots can test those paths without the model.
     """
 
@@ -80,28 +83,39 @@ class FakeEngine(QueuedEngine):
         token_delay_s: float = 0.0,
         n_ctx: int | None = None,
         model_name: str = "fake-engine",
+        slots: int = 1,
     ) -> None:
+        if slots < 1:
+            raise ValueError("a fake engine needs at least one slot")
         super().__init__(model_name)
         self._reply: Reply = echo_reply if reply is None else reply
         self._token_delay_s = token_delay_s
         self._n_ctx = n_ctx
+        self._slots = slots
         self._work = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        if self._worker is not None:
+        if self._workers:
             return
         self._accepting = True
         self._loaded = True
-        self._worker = spawn(self._serve(), name=f"{self.model_name}-worker")
+        self._workers = [
+            spawn(self._serve(), name=f"{self.model_name}-worker-{n}") for n in range(self._slots)
+        ]
 
     async def close(self) -> None:
         self._cancel_queued_on_close()
         self._work.set()
-        if self._worker is not None:
-            await self._worker
-            self._worker = None
+        await asyncio.gather(*self._workers)
+        self._workers = []
         self._loaded = False
+
+    def stats(self) -> EngineStats:
+        stats = super().stats()
+        return dataclasses.replace(
+            stats, slots_total=self._slots, slots_free=max(0, self._slots - stats.running)
+        )
 
     def _wake(self) -> None:
         self._work.set()

@@ -237,3 +237,19 @@ async def test_stats_report_model_queue_and_throughput(slow_engine: FakeEngine) 
     stats = slow_engine.stats()
     assert stats.tokens_per_s is not None and stats.tokens_per_s > 0
     assert stats.recent[-1].completion_tokens == 8
+
+
+async def test_a_fake_engine_with_slots_streams_that_many_requests_at_once() -> None:
+    reply = " ".join(f"w{n}" for n in range(10))
+    async with FakeEngine(reply, token_delay_s=0.05, slots=3) as engine:  # each request takes ~0.5 s
+        generations = [engine.submit(ask(f"r{n}", session_id=f"s{n}")) for n in range(4)]
+        await asyncio.sleep(0.03)
+        stats = engine.stats()
+        assert (stats.running, stats.queue_depth, stats.slots_total, stats.slots_free) == (3, 1, 3, 0)
+        results = [await generation.result() for generation in generations]
+    assert [result.text for result in results] == [reply] * 4
+
+
+def test_a_fake_engine_needs_a_slot() -> None:
+    with pytest.raises(ValueError, match="at least one slot"):
+        FakeEngine(slots=0)

@@ -40,6 +40,7 @@ class Options:
     """What a run may change; everything reaches the bots as environment variables."""
 
     token_delay_s: float | None = 0.05  # None: the real model (SmolLM2)
+    fake_slots: int = 1  # requests the fake engine streams at once
     reply_timeout_s: float = 30.0
     prompt_keep_s: float = 600.0
     heartbeat_interval_s: float = 20.0
@@ -176,6 +177,7 @@ class Deployment:
         }
         if self.options.token_delay_s is not None:
             env["CLIENT_BOT_FAKE_ENGINE_TOKEN_DELAY_S"] = str(self.options.token_delay_s)
+            env["CLIENT_BOT_FAKE_ENGINE_SLOTS"] = str(self.options.fake_slots)
         return env
 
     @property
