@@ -115,16 +115,17 @@ class Postgres:
     )
 
     def __post_init__(self) -> None:
-        pg._start(self.server)
+        # The outage scenario stops it like a crash: what the server-bot committed must survive, as it
+        # does in production.
+        pg._start(self.server, durable_commits=True)
 
     def stop(self) -> None:
         pg._stop(self.server)
 
     def start(self) -> None:
         s = self.server
-        options = (
-            f"-p {s.port} -k {s.socket_dir} -c listen_addresses={s.host} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options = f"-p {s.port} -k {s.socket_dir} -c listen_addresses={s.host} " + pg.server_settings(
+            durable_commits=True
         )
         ctl = [str(pg.PG_BIN / "pg_ctl"), "-D", str(s.data_dir), "-l", str(s.base_dir / "log")]
         subprocess.run(pg._as_postgres([*ctl, "-o", options, "-w", "-t", "60", "start"]), check=True)
