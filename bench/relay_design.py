@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.scale import count_429s_by_route, count_replies
 from client_bot.engine import FakeEngine
 from client_bot.relay import ClientRelay
-from devcord import Devcord
-from devcord.ratelimit import RateLimited
 from meatlizard.scripted_user import has_regenerate_button, start_chat
 from meatlizard.stack import Stack, StackOptions, multi_host_scenario, running_devcord, running_stack
 from server_bot.ratelimit import RateRules
@@ -169,45 +168,10 @@ async def _one_prompt(stack: Stack, name: str, channel: int, result: Round) -> N
         result.lost += 1
 
 
-async def _bot_replies(stack: Stack, channels: list[int]) -> int:
-    total = 0
-    for channel in channels:
-        for message in await stack.driver.messages(channel):
-            if message["author"].get("bot") and str(message.get("content") or "").startswith("w0"):
-                total += 1
-    return total
-
-
 def _posts(stack: Stack) -> tuple[int, int]:
     host = stack.client
     host_posts = host.relay.link.posts if host is not None and host.relay is not None else 0
     return stack.server.ctx.hub.posts, host_posts
-
-
-@dataclass
-class Limited:
-    """Which bot and route each 429 was for (devcord's limiter runs in this process)."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-
-def _count_429s(devcord: Devcord, names: dict[int, str]) -> Limited:
-    limited = Limited()
-    limiter = devcord.limiter
-    check = limiter.check
-
-    def counted(
-        app_id: int, method: str, template: str, params: dict[str, str], *, global_exempt: bool
-    ) -> dict[str, str]:
-        try:
-            return check(app_id, method, template, params, global_exempt=global_exempt)
-        except RateLimited as exc:
-            where = "global" if exc.is_global else f"{method} {template}"
-            limited.counts[f"{names.get(app_id, app_id)}: {where}"] += 1
-            raise
-
-    limiter.check = counted  # type: ignore[method-assign]
-    return limited
 
 
 async def run_design(channels: int, rounds: list[int], tps: float) -> list[Round]:
@@ -240,22 +204,23 @@ async def run_design(channels: int, rounds: list[int], tps: float) -> list[Round
         sessions = dict(await asyncio.gather(*(open_session(name) for name in names)))
         apps = (await stack.driver.state())["applications"]
         app_names = {int(app[key]): app["name"] for app in apps for key in ("id", "bot_user_id")}
-        limited = _count_429s(devcord, app_names)
+        limited = count_429s_by_route(devcord, app_names)
         for streams in rounds:
             await asyncio.sleep(6.0)  # every bucket refilled: each round starts from the same state
             await stack.driver.set_ratelimits(reset_counter=True)
             result = Round(channels, streams)
-            limited.counts = result.limited
+            limited.clear()
             LEGS.clear()
             before = _posts(stack)
-            replies_before = await _bot_replies(stack, list(sessions.values()))
+            replies_before = await count_replies(stack, sessions.values())
             chosen = names[:streams]
             await asyncio.gather(*(_one_prompt(stack, name, sessions[name], result) for name in chosen))
             await stack.server.ctx.hub.wait_idle()
             after = _posts(stack)
             result.server_posts, result.host_posts = after[0] - before[0], after[1] - before[1]
             result.discord_429 = await stack.driver.served_429()
-            answered = await _bot_replies(stack, list(sessions.values())) - replies_before
+            answered = await count_replies(stack, sessions.values()) - replies_before
+            result.limited = Counter(limited)
             result.duplicated = max(0, answered - (streams - result.lost))
             result.to_host_s, result.back_s = LEGS.to_host_s(), LEGS.back_s()
             result.submit_spread_s = LEGS.submit_spread_s()

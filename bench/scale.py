@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +111,10 @@ async def _user(stack: Stack, name: str, channel: int, prompts: int, result: Res
         result.tokens += WORDS
 
 
-async def _count_replies(stack: Stack, channels: dict[str, int]) -> int:
+async def count_replies(stack: Stack, channels: Iterable[int]) -> int:
     """Bot messages carrying reply text: more than one per prompt would be a reply shown twice."""
     total = 0
-    for channel in channels.values():
+    for channel in channels:
         for message in await stack.driver.messages(channel):
             if message["author"].get("bot") and str(message.get("content") or "").startswith("w0"):
                 total += 1
@@ -154,7 +155,7 @@ async def run(
         await stack.driver.set_ratelimits(reset_counter=True)
         apps = (await stack.driver.state())["applications"]
         app_names = {int(app[key]): app["name"] for app in apps for key in ("id", "bot_user_id")}
-        result.limited = _count_429s_by_route(devcord, app_names)
+        result.limited = count_429s_by_route(devcord, app_names)
         posts_before = _relay_posts(stack)
         started = time.perf_counter()
         await asyncio.gather(*(_user(stack, name, channels[name], prompts, result) for name in names))
@@ -162,7 +163,9 @@ async def run(
         result.discord_429 = await stack.driver.served_429()
         result.relay_posts = _relay_posts(stack) - posts_before
         result.prompts = users * prompts
-        result.duplicated = max(0, await _count_replies(stack, channels) - (result.prompts - result.lost))
+        result.duplicated = max(
+            0, await count_replies(stack, channels.values()) - (result.prompts - result.lost)
+        )
         result.moves = stack.server.ctx.hub.moves
         spent = discord_budget.budget_for(stack.server.http)
         result.budget = (
@@ -172,7 +175,7 @@ async def run(
     return result
 
 
-def _count_429s_by_route(devcord: Devcord, names: dict[int, str]) -> Counter[str]:
+def count_429s_by_route(devcord: Devcord, names: dict[int, str]) -> Counter[str]:
     """Wrap devcord's limiter (in this process) to tell which bot and route each 429 was for."""
     counts: Counter[str] = Counter()
     limiter = devcord.limiter
