@@ -23,6 +23,7 @@ import discord
 from discord.http import Route
 
 from shared import envelope, metrics, protocol
+from shared.arrival_order import ArrivalOrder
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
 from shared.relay_lanes import Lanes
@@ -123,8 +124,7 @@ class RelayLink:
         self.lanes = Lanes([channel.id for channel in channels], spread=spread, wait_s=self._urgent_wait_s)
         self._channels: dict[int, discord.TextChannel] = {}
         self._outboxes: dict[int, Outbox] = {}
-        # Per channel, the opening of the last post that arrived (see `receive`).
-        self._last_opening: dict[int, asyncio.Future[None]] = {}
+        self._arrivals: ArrivalOrder[int] = ArrivalOrder()  # per channel (see `receive`)
         for channel in channels:
             self.add_channel(channel, None if senders is None else senders[channel.id])
 
@@ -239,18 +239,13 @@ class RelayLink:
         # Posts of one channel are opened in the order they arrived (Discord's order), though an
         # attachment's download may finish before an earlier post's: opened out of order, the earlier
         # post would fail the replay check as stale and its answers wait for a re-send.
-        earlier = self._last_opening.get(channel_id)
-        mine = asyncio.get_running_loop().create_future()
-        self._last_opening[channel_id] = mine
+        turn = self._arrivals.arrive(channel_id)
         try:
             blob = await self._blob_of(message)
-            if earlier is not None:
-                await asyncio.shield(earlier)  # shielded: our cancellation must not cancel theirs
+            await turn.ready()
             return self._open(message, blob)
         finally:
-            mine.set_result(None)
-            if self._last_opening.get(channel_id) is mine:
-                del self._last_opening[channel_id]
+            turn.release()
 
     def _open(self, message: discord.Message, blob: bytes) -> list[Received]:
         channel_id = message.channel.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
+from collections.abc import Callable
 
 import discord
 from discord.ext import commands
@@ -18,6 +19,7 @@ from server_bot.core import CoreError, PromptBlocked
 from server_bot.exts.chat.replies import show_reply
 from server_bot.exts.chat.timing import FirstTextTimer
 from server_bot.hints import refusal_text
+from shared.arrival_order import ArrivalOrder
 from shared.log import get_logger
 from shared.mentions import NO_PINGS
 
@@ -36,8 +38,8 @@ class PromptListener(commands.Cog):
         self.ctx: ServerContext = bot.ctx
         # Messages this run's gateway delivered: the start-up catch-up must not answer them again.
         self._handled: set[int] = set()
-        # Per channel, the newest prompt not yet in line for its session's turn (see `on_message`).
-        self._in_line: dict[int, asyncio.Future[None]] = {}
+        # Per channel, the order prompts arrived in, kept until each is in line for its turn (`on_message`).
+        self._in_line: ArrivalOrder[int] = ArrivalOrder()
 
     async def cog_unload(self) -> None:
         await self.bot.latest_replies.aclose()  # the bot is closing: pending button removals stop
@@ -83,25 +85,19 @@ class PromptListener(commands.Cog):
         # varying time before it queues for its session's turn: two prompts posted close together could
         # swap. Each waits until the one before it in the channel is in line (its reply started or it
         # was refused), so replies come in the order of their prompts.
-        channel_id = message.channel.id
-        before = self._in_line.get(channel_id)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._in_line[channel_id] = mine
+        turn = self._in_line.arrive(message.channel.id)
         try:
-            if before is not None:
-                await before
-            await self._answer(message, message.channel, arrived, mine)
+            await turn.ready()
+            await self._answer(message, message.channel, arrived, turn.release)
         finally:
-            _in_line_now(mine)
-            if self._in_line.get(channel_id) is mine:
-                del self._in_line[channel_id]
+            turn.release()
 
     async def _answer(
         self,
         message: discord.Message,
         channel: discord.TextChannel,
         arrived: float,
-        in_line: asyncio.Future[None],
+        in_line: Callable[[], None],
     ) -> None:
         session = await self.ctx.core.sessions.by_channel(channel.id)
         if session is None or not session.is_open or message.author.id != session.owner_id:
@@ -112,7 +108,7 @@ class PromptListener(commands.Cog):
                 actor_of(message.author), session.id, message.content
             )
         except CoreError as refusal:
-            _in_line_now(in_line)
+            in_line()
             if isinstance(refusal, PromptBlocked):
                 await message.reply(refusal_text(refusal), allowed_mentions=NO_PINGS)
             else:
@@ -120,12 +116,4 @@ class PromptListener(commands.Cog):
                     refusal_text(refusal), allowed_mentions=NO_PINGS, delete_after=_REFUSAL_SHOWN_S
                 )
             return
-        await show_reply(
-            channel, stream, self.bot.latest_replies, timer=timer, started=lambda: _in_line_now(in_line)
-        )
-
-
-def _in_line_now(in_line: asyncio.Future[None]) -> None:
-    """The prompt has its place in its session's turn (or needs none): the next one may go on."""
-    if not in_line.done():
-        in_line.set_result(None)
+        await show_reply(channel, stream, self.bot.latest_replies, timer=timer, started=in_line)
