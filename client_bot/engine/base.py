@@ -125,6 +125,7 @@ class QueuedEngine:
         self._queue: FairScheduler[Job] = FairScheduler()
         self._jobs: dict[str, Job] = {}  # queued and running, by request id
         self._running = 0
+        self._slots_total = 1  # requests run at once; an engine that runs several sets its own
         self._accepting = False
         self._loaded = False
         self._throughput = ThroughputWindow(metrics_window)
@@ -153,7 +154,8 @@ class QueuedEngine:
             running=running,
             tokens_per_s=self._throughput.tokens_per_s(),
             recent=self._throughput.samples(),
-            slots_free=max(0, 1 - running),
+            slots_total=self._slots_total,
+            slots_free=max(0, self._slots_total - running),
         )
 
     def submit(self, request: GenerationRequest) -> Generation:

@@ -7,14 +7,12 @@ comes from a canned reply (or an echo of the latest message) streamed word by wo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
 from client_bot.engine.base import Job, QueuedEngine
 from client_bot.engine.context import fit_history
 from client_bot.engine.errors import EngineError
-from client_bot.engine.metrics import EngineStats
 from client_bot.engine.types import ChatTurn, FinishReason, GenerationRequest
 from shared.log import get_logger
 from shared.tasks import spawn
@@ -91,7 +89,7 @@ class FakeEngine(QueuedEngine):
         self._reply: Reply = echo_reply if reply is None else reply
         self._token_delay_s = token_delay_s
         self._n_ctx = n_ctx
-        self._slots = slots
+        self._slots_total = slots
         self._work = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
 
@@ -101,7 +99,7 @@ class FakeEngine(QueuedEngine):
         self._accepting = True
         self._loaded = True
         self._workers = [
-            spawn(self._serve(), name=f"{self.model_name}-worker-{n}") for n in range(self._slots)
+            spawn(self._serve(), name=f"{self.model_name}-worker-{n}") for n in range(self._slots_total)
         ]
 
     async def close(self) -> None:
@@ -110,12 +108,6 @@ class FakeEngine(QueuedEngine):
         await asyncio.gather(*self._workers)
         self._workers = []
         self._loaded = False
-
-    def stats(self) -> EngineStats:
-        stats = super().stats()
-        return dataclasses.replace(
-            stats, slots_total=self._slots, slots_free=max(0, self._slots - stats.running)
-        )
 
     def _wake(self) -> None:
         self._work.set()
