@@ -45,14 +45,17 @@ async def test_an_answer_comes_through_the_relay_with_progress_carrying_the_text
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, message))
 
+    # Long enough (~0.6 s of words) that the first text leaves before the answer: the relay gathers a
+    # reply that is over within its pacing gap into the final post alone.
+    prompt = "hello there " + " ".join(f"word{n}" for n in range(30))
     async with connected(mcp.url, token.secret) as session:
-        result = await session.call_tool("ask", {"prompt": "hello there"}, progress_callback=on_progress)
+        result = await session.call_tool("ask", {"prompt": prompt}, progress_callback=on_progress)
     assert not result.is_error
-    assert result.content[0].text == "You said: hello there"  # type: ignore[union-attr]
+    assert result.content[0].text == f"You said: {prompt}"  # type: ignore[union-attr]
     assert result.structured_content is not None and result.structured_content["finish_reason"] == "stop"
     texts = [message for _, message in seen if message]
     # The relay paces deltas to Discord's rate limits, so progress shows growing prefixes of the reply.
-    assert texts and all("You said: hello there".startswith(text) for text in texts)
+    assert texts and all(f"You said: {prompt}".startswith(text) for text in texts)
     assert [value for value, _ in seen] == sorted(value for value, _ in seen)
 
 
