@@ -9,6 +9,8 @@ budget only decides *whose turn* it is within the global limit.
 
 Waiters are served by priority, then in arrival order:
 
+0. `RELAY`: the server-bot's relay posts (prompts to the AI hosts). Every reply waits on one, and there
+   are at most about one a second per relay channel, so they cannot crowd the rest out;
 1. `FIRST_TEXT`: the first visible text of a reply (what "time to first text" measures): until it is
    shown, the user sees nothing for their prompt;
 2. `FINAL`: a reply's last word, and notices (what the user must see; never skipped). A final waiting
@@ -41,8 +43,9 @@ from enum import IntEnum
 
 from shared import metrics
 
-# 50/s global; burst + rate = 44 leaves ~6 requests per second for the relay (~1-2 posts/s) and the few
-# unbudgeted writes, and for requests that land in the next window a little late.
+# 50/s global; burst + rate = 44 leaves ~6 requests per second for the few unbudgeted writes (slash
+# command answers are exempt from the global limit; channel set-up at start-up) and for requests that
+# land in the next window a little late. The relay's posts are budgeted (`Priority.RELAY`).
 DEFAULT_RATE_PER_S = 36.0
 DEFAULT_BURST = 8
 # A final that has waited this long is served before any first text.
@@ -54,11 +57,12 @@ _EPSILON = 1e-6
 class Priority(IntEnum):
     """Lower value, served first."""
 
-    FIRST_TEXT = 0
-    FINAL = 1
-    STREAM = 2
-    HOUSEKEEPING = 3
-    TYPING = 4
+    RELAY = 0
+    FIRST_TEXT = 1
+    FINAL = 2
+    STREAM = 3
+    HOUSEKEEPING = 4
+    TYPING = 5
 
 
 class DiscordBudget:

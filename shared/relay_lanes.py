@@ -1,16 +1,22 @@
-"""Which relay channel each request travels on, when the relay has several.
+"""Which relay channel each message about a request travels on, when the relay has several.
 
 Discord gives a bot about five posts per five seconds *per channel*, so one relay channel caps each
 direction at about one post a second however much is batched into it. With several relay channels each
 has its own rate-limit bucket and its own sender, and capacity grows with their number.
 
 Ordering is the price: Discord orders the messages of one channel, not those of two. So every message
-about one request travels on ONE channel (its lane), in both directions: the server-bot picks the lane of
-a new request (a channel that can post at once, if any; among those, the one with the fewest requests
-in flight), the client-bot answers on the channel
-its prompt came in on, and a request keeps its lane while it is known (a re-sent prompt, a cancel, every
-delta and the final answer). A final answer can therefore never be overtaken by an older delta, nor a
-prompt by its cancel. Messages about no request (heartbeats, reboot) use the first ("control") channel.
+one side sends about one request travels on ONE channel (that side's lane for the request): the
+server-bot's PROMPT, a re-sent PROMPT and the CANCEL on one; the client-bot's ACCEPTED, every DELTA and
+the DONE/FAILED on one. A final answer can therefore never be overtaken by an older delta, nor a prompt
+by its cancel. Each side picks its lane when it first sends about the request, independently: a channel
+where an urgent post would leave soonest (to a tenth of a second), then the one with the fewest of its
+requests in flight. An answer does not wait for the prompt's channel to have room again; nothing ties
+the two directions together (the prompt was already read). Messages about no request (heartbeats,
+reboot) use the first ("control") channel.
+
+A side that only answers (`heard_only`, the client-bot) picks among the channels the peer has been
+heard in (an authenticated message arrived there) and the control channel, so a private look-alike
+channel that the server-bot does not read never gets an answer.
 
 `Lanes` is pure (no time, no Discord) and forgets the oldest requests beyond `keep`.
 """
@@ -46,31 +52,29 @@ def ends_request(payload: protocol.Payload) -> bool:
 
 
 class Lanes:
-    """The relay channels of one link (the first is the control channel) and each request's lane.
+    """The relay channels of one link (the first is the control channel) and this side's lane per request.
 
-    `spread`: a request seen for the first time in an outgoing message gets the least busy channel (the
-    server-bot, which starts requests); without it, the control channel (the client-bot, whose requests
-    are pinned to their prompt's channel on arrival, so this is only a fallback). `wait_s`, if given,
-    says how long an urgent post would wait in a channel now (its sender's pacing): a new request goes
-    where it leaves soonest (to a tenth of a second), then where fewest requests are in flight.
+    `wait_s`, if given, says how long an urgent post would wait in a channel now (its sender's pacing).
+    `heard_only`: new requests take only channels `incoming` has seen the peer in, or the control one.
     """
 
     def __init__(
         self,
         channel_ids: list[int],
         *,
-        spread: bool,
+        heard_only: bool = False,
         keep: int = DEFAULT_KEEP,
         wait_s: Callable[[int], float] | None = None,
     ) -> None:
         if not channel_ids:
             raise ValueError("a relay needs at least one channel")
         self.channel_ids: list[int] = list(dict.fromkeys(channel_ids))
-        self._spread = spread
+        self._heard_only = heard_only
+        self._heard: set[int] = set()
         self._keep = keep
         self._lane: OrderedDict[str, int] = OrderedDict()
         self._load: Counter[int] = Counter()
-        self._turn = 0  # round-robin start among equally busy channels
+        self._turn = 0  # round-robin start among equally good channels
         self._wait_s = wait_s
 
     @property
@@ -94,21 +98,20 @@ class Lanes:
             return self.control
         lane = self._lane.get(request_id)
         if lane is None:
-            lane = self._least_busy() if self._spread else self.control
+            lane = self._soonest()
             self._pin(request_id, lane)
         if ends_request(payload):
             self.release(request_id)
         return lane
 
     def incoming(self, payload: protocol.Payload, channel_id: int) -> None:
-        """Record what arrived on `channel_id`: a new request is pinned there; a final answer releases."""
+        """Record an authenticated message from the peer in `channel_id`: the channel is heard (usable
+        for answers); a final answer ends the request here too."""
+        if channel_id in self.channel_ids:
+            self._heard.add(channel_id)
         request_id = request_of(payload)
-        if request_id is None:
-            return
-        if ends_request(payload):
+        if request_id is not None and ends_request(payload):
             self.release(request_id)
-        elif request_id not in self._lane and channel_id in self.channel_ids:
-            self._pin(request_id, channel_id)
 
     def release(self, request_id: str) -> None:
         lane = self._lane.pop(request_id, None)
@@ -122,9 +125,14 @@ class Lanes:
             _, oldest = self._lane.popitem(last=False)
             self._load[oldest] -= 1
 
-    def _least_busy(self) -> int:
-        count = len(self.channel_ids)
-        order = [self.channel_ids[(self._turn + i) % count] for i in range(count)]
-        self._turn = (self._turn + 1) % count
+    def _soonest(self) -> int:
+        usable = [
+            channel_id
+            for channel_id in self.channel_ids
+            if not self._heard_only or channel_id == self.control or channel_id in self._heard
+        ]
+        count = len(usable)
+        order = [usable[(self._turn + i) % count] for i in range(count)]
+        self._turn = (self._turn + 1) % max(1, len(self.channel_ids))
         wait_s = self._wait_s or (lambda _: 0.0)
         return min(order, key=lambda channel_id: (round(wait_s(channel_id), 1), self._load[channel_id]))

@@ -104,7 +104,7 @@ class RelayLink:
         max_envelope_bytes: int,
         host_id: int | None = None,
         senders: Mapping[int, ChannelSender] | None = None,
-        spread: bool = True,
+        heard_only: bool = False,
     ) -> None:
         if not channels:
             raise ValueError("a relay link needs at least one channel")
@@ -121,7 +121,9 @@ class RelayLink:
             if envelopes.outgoing is envelope.Direction.SERVER_TO_CLIENT
             else protocol.Kind.CLIENT_BATCH
         )
-        self.lanes = Lanes([channel.id for channel in channels], spread=spread, wait_s=self._urgent_wait_s)
+        self.lanes = Lanes(
+            [channel.id for channel in channels], heard_only=heard_only, wait_s=self._urgent_wait_s
+        )
         self._channels: dict[int, discord.TextChannel] = {}
         self._outboxes: dict[int, Outbox] = {}
         self._arrivals: ArrivalOrder[int] = ArrivalOrder()  # per channel (see `receive`)

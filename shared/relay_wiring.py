@@ -9,6 +9,7 @@ several hosts (or `RELAY_PER_HOST_KEYS`), each host's key is derived from the ma
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import discord
@@ -52,7 +53,7 @@ def _link(
     peer_id: int,
     host_id: int,
     senders: dict[int, ChannelSender] | None = None,
-    spread: bool,
+    heard_only: bool,
 ) -> RelayLink:
     return RelayLink(
         channels,
@@ -66,25 +67,35 @@ def _link(
         max_envelope_bytes=relay.relay_max_envelope_bytes,
         host_id=host_id,
         senders=senders,
-        spread=spread,
+        heard_only=heard_only,
     )
 
 
-def _channel_sender(channel: discord.TextChannel) -> ChannelSender:
+BeforePost = Callable[[], Awaitable[None]]
+
+
+def _channel_sender(channel: discord.TextChannel, before_post: BeforePost | None) -> ChannelSender:
     async def post(parts: list[Part]) -> None:
+        if before_post is not None:
+            await before_post()
         await post_parts(channel, parts)
 
     return ChannelSender(post, lambda: channel_budget(channel), name=f"{channel.id}")
 
 
 def server_links(
-    channels: list[discord.TextChannel], relay: RelaySettings, host_ids: list[int]
+    channels: list[discord.TextChannel],
+    relay: RelaySettings,
+    host_ids: list[int],
+    *,
+    before_post: BeforePost | None = None,
 ) -> list[RelayLink]:
     """One link per host for the server-bot, in `host_ids` order, each over every relay channel (the
-    first is the control channel)."""
+    first is the control channel). `before_post` is awaited before each relay post (the server-bot's
+    request budget: its relay posts count against the same per-token global limit as its other writes)."""
     derive = per_host_keys(relay, host_ids)
     # One sender per channel: every host's pending batch for that channel leaves in the same post.
-    senders = {channel.id: _channel_sender(channel) for channel in channels}
+    senders = {channel.id: _channel_sender(channel, before_post) for channel in channels}
     return [
         _link(
             channels,
@@ -94,7 +105,7 @@ def server_links(
             peer_id=host_id,
             host_id=host_id,
             senders=senders,
-            spread=True,
+            heard_only=False,
         )
         for host_id in host_ids
     ]
@@ -104,7 +115,8 @@ def client_link(
     channels: list[discord.TextChannel], relay: RelaySettings, server_bot_id: int, own_id: int
 ) -> RelayLink:
     """The client-bot's link: its configured key (the master key, or its own derived host key). It
-    answers each request on the channel its prompt came in on; the first channel is its control channel."""
+    answers each request on whichever channel it has heard the server-bot in can post soonest; the first
+    channel is its control channel."""
     keyring = envelope.KeyRing.from_hex(
         relay.payload_encryption_key.get_secret_value(), relay.previous_keys()
     )
@@ -115,13 +127,18 @@ def client_link(
         envelope.Direction.CLIENT_TO_SERVER,
         peer_id=server_bot_id,
         host_id=own_id,
-        spread=False,
+        heard_only=True,
     )
 
 
 async def attach_server_relay(
-    hub: HubLike, channels: list[discord.TextChannel], relay: RelaySettings, host_ids: list[int]
+    hub: HubLike,
+    channels: list[discord.TextChannel],
+    relay: RelaySettings,
+    host_ids: list[int],
+    *,
+    before_post: BeforePost | None = None,
 ) -> None:
     """Attach one link per host to the hub (the channels already let every host in)."""
-    for link in server_links(channels, relay, host_ids):
+    for link in server_links(channels, relay, host_ids, before_post=before_post):
         hub.attach(link)

@@ -55,7 +55,7 @@ async def test_no_one_second_window_sees_more_than_burst_plus_rate() -> None:
         assert sum(1 for t in times if start <= t < start + 1.0) <= 8 + 36
 
 
-async def test_waiters_are_served_first_text_then_final_then_stream_then_housekeeping() -> None:
+async def test_waiters_are_served_relay_then_first_text_then_final_then_stream_then_housekeeping() -> None:
     clock = FakeClock()
     budget = _budget(clock, rate=10.0, burst=1)
     await budget.acquire(Priority.STREAM)  # the bucket is now empty: everyone below waits
@@ -65,9 +65,10 @@ async def test_waiters_are_served_first_text_then_final_then_stream_then_houseke
         asyncio.create_task(_queue(budget, clock, order, "stream", Priority.STREAM)),
         asyncio.create_task(_queue(budget, clock, order, "final", Priority.FINAL)),
         asyncio.create_task(_queue(budget, clock, order, "first", Priority.FIRST_TEXT)),
+        asyncio.create_task(_queue(budget, clock, order, "relay", Priority.RELAY)),
     ]
     await asyncio.gather(*tasks)
-    assert [name for name, _ in order] == ["first", "final", "stream", "housekeeping"]
+    assert [name for name, _ in order] == ["relay", "first", "final", "stream", "housekeeping"]
 
 
 async def test_a_final_that_waited_past_the_promotion_time_goes_before_newer_first_texts() -> None:

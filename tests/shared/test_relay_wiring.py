@@ -1,14 +1,19 @@
-"""Relay wiring without Discord: per-host keys keep hosts apart; a malformed host list stops start-up."""
+"""Relay wiring without Discord: per-host keys keep hosts apart; a malformed host list stops start-up;
+the server-bot's relay posts take their turn in its request budget."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from types import SimpleNamespace
+from typing import cast
 
+import discord
 import pytest
 
-from shared import envelope
+from shared import envelope, protocol
 from shared.config import ConfigError, RelaySettings, load_all
-from shared.relay_wiring import host_key_hex, host_keyring, per_host_keys
+from shared.relay_wiring import host_key_hex, host_keyring, per_host_keys, server_links
 
 MASTER = envelope.generate_key_hex()
 SESSION = uuid.uuid4()
@@ -71,3 +76,32 @@ def test_a_malformed_host_list_stops_start_up_naming_the_variable(monkeypatch: p
     monkeypatch.setenv("RELAY_HOST_IDS", "123,not-an-id")
     with pytest.raises(ConfigError, match="RELAY_HOST_IDS"):
         load_all(RelaySettings)
+
+
+async def test_every_server_relay_post_waits_for_the_bots_request_budget_first() -> None:
+    events: list[str] = []
+    posted = asyncio.Event()
+
+    async def send(*_: object, **__: object) -> None:
+        events.append("post")
+        posted.set()
+
+    http = SimpleNamespace(_bucket_hashes={}, _buckets={})
+    channel = cast(
+        discord.TextChannel, SimpleNamespace(id=1001, send=send, _state=SimpleNamespace(http=http))
+    )
+
+    async def before_post() -> None:
+        events.append("budget")
+
+    [link] = server_links([channel], settings(), [22], before_post=before_post)
+    prompt = protocol.Prompt(
+        request_id="r1",
+        messages=[protocol.ChatTurn(role="user", content="hi")],
+        params=protocol.GenerationParams(max_tokens=8, temperature=0),
+    )
+    await link.send(SESSION, prompt)
+    await asyncio.wait_for(posted.wait(), 5)
+    await link.close(flush_within_s=0)
+    await link.close_sender()
+    assert events == ["budget", "post"]
