@@ -1,6 +1,8 @@
 """Load: many people chatting at once through the deployed product (separate processes, devcord).
 
-    python bench/load.py                      # 100 people x 10 turns on fast fake engines
+    python bench/load.py                      # 100 people x 10 turns on fast fake engines, ~10 s
+                                              # between a reply and the next prompt (reading, typing)
+    python bench/load.py --think-s 0          # the same, back to back: the one bot token's capacity
     python bench/load.py --real-model         # and 20 people x 3 turns on SmolLM2 (slow on 2 cores)
     python bench/load.py --people 20 --turns 3 --embedded   # quicker: SQLite, no Redis/S3
 
@@ -9,7 +11,10 @@ checker on what people saw), p50/p95 time to first visible text and to the final
 served, and each bot's resident memory before and after; then where the time to first visible text
 goes, leg by leg (p50/p95 of each, `bench/first_text_legs.py`), and the server-bot's Discord writes
 per reply and their waits for its request budget, by priority. Targets: 0 lost, 0 duplicated, 0 Discord
-429s, p95 first visible text under 1 s on fake engines at 100 people. The fake engine streams every
+429s, p95 first visible text under 1 s on fake engines at 100 people. Everyone posts their opening prompt
+at the same moment, a stampede no one bot token can answer within 1 s (each answer is at least one write,
+and Discord allows a bot 50 a second), so the opening turn is reported on its own, and the p95 target is
+checked on the turns after it as well as on all turns. The fake engine streams every
 person's request at once (`--fake-slots`, default one per person), so it never queues. Timings are
 wall-clock on a shared machine: expect noise, compare runs side by side.
 """
@@ -52,6 +57,10 @@ class Figures:
     talked_s: float = 0.0  # wall time of the conversations (after everyone joined)
     people: int = 0
     think_s: float = 0.0
+    # First visible text of each person's opening turn (everyone posts it at the same moment) and of the
+    # turns after it (spread by the replies and the thinking): a stampede and a steady crowd.
+    opening_first_text: list[float] = field(default_factory=list)
+    later_first_text: list[float] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -117,6 +126,8 @@ async def run_load(
         talked_s,
         people,
         think_s,
+        [p.turns[0].first_text_s for p in crowd if p.turns and p.turns[0].first_text_s is not None],
+        [t.first_text_s for p in crowd for t in p.turns[1:] if t.first_text_s is not None],
     )
 
 
@@ -131,8 +142,10 @@ async def _relay_legs(deployment: Deployment, crowd: list[Person]) -> dict[str, 
     times = await legs.relay_times(deployment.driver, deployment.relay_key_hex, relay_channels, bots)
     by_tag = {tag: request_id for request_id, tag in times.tag.items()}
     found: dict[str, list[float]] = {name: [] for name in _RELAY_LEGS}
+    found.update({f"{name} {_LATER}": [] for name in _RELAY_LEGS})
     for person in crowd:
-        for turn in person.turns:
+        for index, turn in enumerate(person.turns):
+            later = index > 0
             request_id = by_tag.get(turn.marker)
             if turn.first_text_s is None or request_id is None:
                 continue
@@ -141,17 +154,24 @@ async def _relay_legs(deployment: Deployment, crowd: list[Person]) -> dict[str, 
             back = times.first_text_posted.get(request_id)
             if out is None or back is None:
                 continue
-            found["prompt -> relay post to host"].append(out - posted)
-            found["relay post to host -> host's first-text post"].append(back - out)
+            legs_of_turn = {
+                "prompt -> relay post to host": out - posted,
+                "relay post to host -> host's first-text post": back - out,
+                "host's first-text post -> person sees text": posted + turn.first_text_s - back,
+            }
             if request_id in times.engine_first_token_s:
-                found["  of which engine first token"].append(times.engine_first_token_s[request_id])
-            found["host's first-text post -> person sees text"].append(posted + turn.first_text_s - back)
+                legs_of_turn["  of which engine first token"] = times.engine_first_token_s[request_id]
+            for name, seconds in legs_of_turn.items():
+                found[name].append(seconds)
+                if later:
+                    found[f"{name} {_LATER}"].append(seconds)
     for direction, stamps in times.posts.items():
         gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:], strict=False)]
         found[f"gap between relay posts by {direction}"] = gaps
     return found
 
 
+_LATER = "[later turns]"
 _RELAY_LEGS = (
     "prompt -> relay post to host",
     "relay post to host -> host's first-text post",
@@ -179,6 +199,13 @@ def print_figures(figures: Figures) -> None:
         f"p95 {_s(percentile(figures.final, 95))} | n={len(figures.final)}"
     )
     print(
+        f"   first visible text, opening turn (all {figures.people} at once) "
+        f"p50 {_s(percentile(figures.opening_first_text, 50))} "
+        f"p95 {_s(percentile(figures.opening_first_text, 95))} | later turns "
+        f"p50 {_s(percentile(figures.later_first_text, 50))} "
+        f"p95 {_s(percentile(figures.later_first_text, 95))}"
+    )
+    print(
         f"   first feedback (reply text or queue place) p50 {_s(percentile(figures.first_feedback, 50))} "
         f"p95 {_s(percentile(figures.first_feedback, 95))}"
     )
@@ -188,14 +215,17 @@ def print_figures(figures: Figures) -> None:
         print(f"   {name} RSS {_mb(figures.rss_before[name])} -> {_mb(figures.rss_after[name])}")
     for problem in r.problems[:10]:
         print(f"   problem: {problem}")
-    target = (
-        r.lost == 0
-        and r.duplicated == 0
-        and figures.served_429 == 0
-        and (percentile(figures.first_text, 95) or 99) < 1.0
-    )
+    exact = r.lost == 0 and r.duplicated == 0 and figures.served_429 == 0
+    later_p95 = percentile(figures.later_first_text, 95)
+    all_p95 = percentile(figures.first_text, 95)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
     print(
-        f"   targets (0 lost, 0 duplicated, 0 429s, p95 first text < 1 s): {'met' if target else 'NOT met'}"
+        f"   targets: 0 lost, 0 duplicated, 0 429s: {verdict(exact)}; p95 first text < 1 s after the "
+        f"opening turn ({_s(later_p95)}): {verdict(later_p95 is not None and later_p95 < 1.0)}; over all "
+        f"turns ({_s(all_p95)}): {verdict(all_p95 is not None and all_p95 < 1.0)}"
     )
 
 
@@ -306,7 +336,10 @@ def main() -> None:
         "and the relay and the server-bot are what is measured)",
     )
     parser.add_argument(
-        "--think-s", type=float, default=0.0, help="mean pause between a person's answer and next prompt"
+        "--think-s",
+        type=float,
+        default=10.0,
+        help="mean pause between a person's answer and next prompt (0: back to back)",
     )
     parser.add_argument("--embedded", action="store_true", help="SQLite, in-process limits, local folder")
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))

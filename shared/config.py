@@ -120,8 +120,9 @@ class RelaySettings(_Settings):
     relay_per_host_keys: bool = False
     # Server-bot only: how many relay channels it creates and spreads requests over. Discord paces a bot's
     # posts per channel (about 5 per 5 s), so each channel adds that much relay capacity in each direction
-    # (docs/scaling.md measures it). Client-bots find them all (`ai-relay`, `ai-relay-2`, ...).
-    relay_channels: int = Field(default=2, ge=1, le=10)
+    # and shortens the wait for the next post; 8 keeps both relay legs' p95 near 0.3 s with 100 people
+    # talking (docs/reliability.md). Client-bots find them all (`ai-relay`, `ai-relay-2`, ...).
+    relay_channels: int = Field(default=8, ge=1, le=10)
 
     def previous_keys(self) -> list[str]:
         return split_keys(self.payload_encryption_previous_keys)
