@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from server_bot import channels
+from server_bot.channels import MAXIMUM_GUILD_CHANNELS, guild_has_room
 from server_bot.errors import ChatError
 from shared.log import get_logger
 
@@ -25,11 +26,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 CATEGORY_CHANNEL_LIMIT = 50
-GUILD_CHANNEL_LIMIT = 500
-# Kept free for what the bot itself may have to create again (its relay and admin channels).
-GUILD_CHANNELS_KEPT_FREE = 2
 SESSIONS_CATEGORY_IDS = "sessions_category_ids"  # every sessions category the bot made, in order
-MAXIMUM_GUILD_CHANNELS = 30013  # Discord's JSON error code
 
 GUILD_FULL = (
     "This server is close to Discord's limit of 500 channels, so a new private chat cannot be opened "
@@ -45,11 +42,6 @@ class GuildChannelsFull(ChatError):
 def first_with_room(counts: Sequence[tuple[int, int]], limit: int = CATEGORY_CHANNEL_LIMIT) -> int | None:
     """The first category id, of `(id, channels in it)` in the bot's order, with room for one more."""
     return next((category_id for category_id, count in counts if count < limit), None)
-
-
-def guild_has_room(channel_count: int, *, needed: int = 2) -> bool:
-    """Room for `needed` more channels (a session channel, maybe a new category) besides the kept-free."""
-    return channel_count + needed + GUILD_CHANNELS_KEPT_FREE <= GUILD_CHANNEL_LIMIT
 
 
 class SessionChannels:

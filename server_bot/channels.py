@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+GUILD_CHANNEL_LIMIT = 500
+# Kept free for what the bot itself may have to create again (its relay and admin channels).
+GUILD_CHANNELS_KEPT_FREE = 2
+MAXIMUM_GUILD_CHANNELS = 30013  # Discord's JSON error code
+
 SESSIONS_CATEGORY_ID = "sessions_category_id"
 RELAY_CHANNEL_ID = "relay_channel_id"
 ADMIN_CHANNEL_ID = "admin_channel_id"
@@ -44,6 +49,11 @@ def _bot_overwrite(*, manage: bool = False) -> discord.PermissionOverwrite:
         embed_links=True,
         manage_channels=True if manage else None,
     )
+
+
+def guild_has_room(channel_count: int, *, needed: int = 2) -> bool:
+    """Room for `needed` more channels (a session channel, maybe a new category) besides the kept-free."""
+    return channel_count + needed + GUILD_CHANNELS_KEPT_FREE <= GUILD_CHANNEL_LIMIT
 
 
 async def _remembered(
@@ -73,7 +83,10 @@ def relay_channel_name(base: str, number: int) -> str:
 
 async def ensure_relay_channels(ctx: ServerContext, guild: discord.Guild) -> list[discord.TextChannel]:
     """The `RELAY_CHANNELS` relay channels (each remembered by id), created if missing, each visible to
-    the bots only: the server-bot and every GPU host's client-bot. The first is the control channel."""
+    the bots only: the server-bot and every GPU host's client-bot. The first is the control channel.
+
+    The others only add capacity: in a guild near Discord's 500 channels they are not created where that
+    would leave no room for a session channel, and the relay runs over fewer (logged)."""
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
         guild.default_role: _HIDDEN,
         guild.me: _bot_overwrite(),
@@ -81,10 +94,22 @@ async def ensure_relay_channels(ctx: ServerContext, guild: discord.Guild) -> lis
     for host_id in ctx.relay.host_ids(ctx.discord.client_bot_user_id):
         host = guild.get_member(host_id) or await guild.fetch_member(host_id)
         overwrites[host] = _bot_overwrite()
-    return [
-        await _ensure_relay_channel(ctx, guild, number, overwrites)
-        for number in range(1, ctx.relay.relay_channels + 1)
-    ]
+    relays = [await _ensure_relay_channel(ctx, guild, 1, overwrites)]
+    for number in range(2, ctx.relay.relay_channels + 1):
+        try:
+            relays.append(await _ensure_relay_channel(ctx, guild, number, overwrites, optional=True))
+        except _NoRoom:
+            log.warning(
+                "guild near its channel limit: relaying over %d of %d relay channels",
+                len(relays),
+                ctx.relay.relay_channels,
+            )
+            break
+    return relays
+
+
+class _NoRoom(Exception):
+    """An optional relay channel would take the room kept for sessions."""
 
 
 async def _ensure_relay_channel(
@@ -92,6 +117,8 @@ async def _ensure_relay_channel(
     guild: discord.Guild,
     number: int,
     overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite],
+    *,
+    optional: bool = False,
 ) -> discord.TextChannel:
     key = relay_channel_key(number)
     name = relay_channel_name(ctx.discord.relay_channel, number)
@@ -100,10 +127,17 @@ async def _ensure_relay_channel(
         if existing.overwrites != overwrites:
             await existing.edit(overwrites=overwrites, reason="MeatLizard relay: bots only")
         return existing
+    if optional and not guild_has_room(len(guild.channels) + 1):
+        raise _NoRoom
     log.info("creating relay channel #%s", name)
-    channel = await guild.create_text_channel(
-        name, overwrites=overwrites, reason="MeatLizard relay: bots only"
-    )
+    try:
+        channel = await guild.create_text_channel(
+            name, overwrites=overwrites, reason="MeatLizard relay: bots only"
+        )
+    except discord.HTTPException as exc:
+        if optional and exc.code == MAXIMUM_GUILD_CHANNELS:  # channels made by others meanwhile
+            raise _NoRoom from exc
+        raise
     await ctx.repo.set_setting(key, str(channel.id))
     return channel
 

@@ -95,8 +95,8 @@ class TestTheLastPlaceInACategory:
 class TestANearlyFullGuild:
     @pytest.fixture
     def devcord_scenario(self) -> dict[str, Any]:
-        # 3 demo channels + 494 = 497: the bot still makes its relay channel; a session would leave too
-        # little room for what it may have to make again.
+        # 3 demo channels + 494 = 497: the bot still makes its (first) relay channel; a session would
+        # leave too little room for what it may have to make again.
         return with_channels(494)
 
     async def test_chat_start_says_the_server_is_near_its_channel_limit(
@@ -106,6 +106,12 @@ class TestANearlyFullGuild:
         assert text == GUILD_FULL
         assert await stack.server.ctx.repo.count_open_sessions() == 0
         assert len(guild_of(stack).channels) < 500
+
+    async def test_the_relay_runs_over_fewer_channels_rather_than_fill_the_guild(self, stack: Stack) -> None:
+        assert stack.settings.relay.relay_channels > 1
+        relays = [c for c in guild_of(stack).channels if c.name.startswith("ai-relay")]
+        assert [c.name for c in relays] == ["ai-relay"]
+        assert stack.server.ctx.hub.channel_ids() == {relays[0].id}
 
 
 class FakeClock:

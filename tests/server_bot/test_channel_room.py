@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server_bot.channel_room import (
-    CATEGORY_CHANNEL_LIMIT,
-    GUILD_CHANNEL_LIMIT,
-    first_with_room,
-    guild_has_room,
-)
+from server_bot.channel_room import CATEGORY_CHANNEL_LIMIT, first_with_room
+from server_bot.channels import GUILD_CHANNEL_LIMIT, guild_has_room
 
 
 @pytest.mark.parametrize(
