@@ -188,7 +188,7 @@ def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}MB"
 
 
-def print_figures(figures: Figures) -> None:
+def print_figures(figures: Figures, *, latency_target: bool = True) -> None:
     r = figures.report
     print(f"== {figures.label} ({figures.seconds:.0f} s wall, {figures.asked} prompts asked)")
     print(f"   {r.summary()}")
@@ -215,12 +215,16 @@ def print_figures(figures: Figures) -> None:
         print(f"   {name} RSS {_mb(figures.rss_before[name])} -> {_mb(figures.rss_after[name])}")
     for problem in r.problems[:10]:
         print(f"   problem: {problem}")
-    exact = r.lost == 0 and r.duplicated == 0 and figures.served_429 == 0
-    later_p95 = percentile(figures.later_first_text, 95)
-    all_p95 = percentile(figures.first_text, 95)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
+
+    exact = r.lost == 0 and r.duplicated == 0 and figures.served_429 == 0
+    if not latency_target:  # the real model: the engine's speed on this machine, not ours, sets the time
+        print(f"   targets: 0 lost, 0 duplicated, 0 429s: {verdict(exact)}")
+        return
+    later_p95 = percentile(figures.later_first_text, 95)
+    all_p95 = percentile(figures.first_text, 95)
 
     print(
         f"   targets: 0 lost, 0 duplicated, 0 429s: {verdict(exact)}; p95 first text < 1 s after the "
@@ -308,7 +312,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 root / "real",
                 max_s=args.max_minutes * 60,
             )
-            print_figures(figures)
+            print_figures(figures, latency_target=False)
             ok = ok and figures.report.lost == 0 and figures.report.duplicated == 0
     finally:
         if backends is not None:
