@@ -3,6 +3,7 @@ AI Admin role; the relay channel's privacy. Plain REST with each bot's own token
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +159,8 @@ async def check_admin_role(api: DiscordApi, settings: DiscordSettings, role_id: 
 
 
 async def check_relay_channel(api: DiscordApi, settings: DiscordSettings, channel_id: str | None) -> Check:
+    """The control relay channel, and every further one (`<name>-<n>`, RELAY_CHANNELS > 1; the server-bot
+    creates those at start-up), each private to the bots."""
     guild = str(settings.guild_id)
     channels = await api.get(f"/guilds/{guild}/channels")
     roles = await api.get(f"/guilds/{guild}/roles")
@@ -166,15 +169,28 @@ async def check_relay_channel(api: DiscordApi, settings: DiscordSettings, channe
     found = found or [c for c in channels if c.get("name") == settings.relay_channel and c.get("type") == 0]
     if not found:
         return fail(name, f"no text channel #{settings.relay_channel}", "run `meatlizard setup`")
+    further = re.compile(rf"{re.escape(settings.relay_channel)}-\d+")
+    extra = [c for c in channels if c.get("type") == 0 and further.fullmatch(str(c.get("name") or ""))]
+    bots = await _bot_members(api, settings)
+    for channel in [found[0], *extra]:
+        problem = _relay_privacy_problem(channel, guild, roles, bots)
+        if problem is not None:
+            return fail(name, *problem)
     channel = found[0]
+    more = f" and {len(extra)} further relay channels are" if extra else " is"
+    return ok(name, f"#{channel['name']} (id {channel['id']}){more} private to the two bots")
+
+
+def _relay_privacy_problem(
+    channel: dict[str, Any], guild: str, roles: list[dict[str, Any]], bots: dict[str, BotFacts]
+) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) if `channel` is not private to the bots."""
     everyone = channel_permissions(base_permissions(guild, roles, []), guild, channel, "0", [])
     if everyone & VIEW_CHANNEL:
-        return fail(
-            name,
+        return (
             f"#{channel['name']} is visible to @everyone",
             "deny View Channel to @everyone on it (or run `meatlizard setup`, which sets the overwrites)",
         )
-    bots = await _bot_members(api, settings)
     needed = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY
     for label, facts in bots.items():
         allowed = channel_permissions(
@@ -185,17 +201,14 @@ async def check_relay_channel(api: DiscordApi, settings: DiscordSettings, channe
             facts.role_ids or [],
         )
         if allowed & needed != needed:
-            return fail(
-                name,
+            return (
                 f"{label} cannot view, read and send in #{channel['name']}",
                 f"allow View Channel, Send Messages, Read Message History to {label} on the channel",
             )
     others = _other_viewers(channel, guild, bots, roles)
     if others:
-        return fail(
-            name, f"#{channel['name']} is also opened to {', '.join(others)}", "remove those overwrites"
-        )
-    return ok(name, f"#{channel['name']} (id {channel['id']}) is private to the two bots")
+        return f"#{channel['name']} is also opened to {', '.join(others)}", "remove those overwrites"
+    return None
 
 
 async def _bot_members(api: DiscordApi, settings: DiscordSettings) -> dict[str, BotFacts]:

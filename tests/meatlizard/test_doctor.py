@@ -27,6 +27,11 @@ def scenario(change: str) -> dict[str, Any]:
     elif change == "relay open to everyone":
         relay = next(c for c in data["guilds"][0]["channels"] if c["name"] == "relay")
         relay["overwrites"] = [o for o in relay["overwrites"] if o["role"] != "@everyone"]
+    elif change == "a further relay channel open to everyone":
+        relay = next(c for c in data["guilds"][0]["channels"] if c["name"] == "relay")
+        further = copy.deepcopy(relay) | {"name": "relay-2"}
+        further["overwrites"] = [o for o in further["overwrites"] if o["role"] != "@everyone"]
+        data["guilds"][0]["channels"].append(further)
     elif change == "relay opened to a person's role":
         relay = next(c for c in data["guilds"][0]["channels"] if c["name"] == "relay")
         relay["overwrites"].append({"role": "AI Admin", "allow": ["VIEW_CHANNEL"]})
@@ -101,6 +106,12 @@ async def test_each_misconfigured_setting_gets_its_own_red_line(
         ),
         pytest.param(
             scenario("relay opened to a person's role"), "relay channel", "role 'AI Admin'", id="relay-shared"
+        ),
+        pytest.param(
+            scenario("a further relay channel open to everyone"),
+            "relay channel",
+            "#relay-2 is visible to @everyone",
+            id="further-relay-public",
         ),
         pytest.param(
             scenario("server-bot lacks a permission"),
