@@ -142,6 +142,7 @@ async def _relay_legs(deployment: Deployment, crowd: list[Person]) -> dict[str, 
     times = await legs.relay_times(deployment.driver, deployment.relay_key_hex, relay_channels, bots)
     by_tag = {tag: request_id for request_id, tag in times.tag.items()}
     found: dict[str, list[float]] = {name: [] for name in _RELAY_LEGS}
+    found.update({f"{name} {_OPENING}": [] for name in _RELAY_LEGS})
     found.update({f"{name} {_LATER}": [] for name in _RELAY_LEGS})
     for person in crowd:
         for index, turn in enumerate(person.turns):
@@ -163,14 +164,14 @@ async def _relay_legs(deployment: Deployment, crowd: list[Person]) -> dict[str, 
                 legs_of_turn["  of which engine first token"] = times.engine_first_token_s[request_id]
             for name, seconds in legs_of_turn.items():
                 found[name].append(seconds)
-                if later:
-                    found[f"{name} {_LATER}"].append(seconds)
+                found[f"{name} {_LATER if later else _OPENING}"].append(seconds)
     for direction, stamps in times.posts.items():
         gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:], strict=False)]
         found[f"gap between relay posts by {direction}"] = gaps
     return found
 
 
+_OPENING = "[opening]"
 _LATER = "[later turns]"
 _RELAY_LEGS = (
     "prompt -> relay post to host",
@@ -235,10 +236,20 @@ def print_figures(figures: Figures, *, latency_target: bool = True) -> None:
 
 def print_legs(figures: Figures) -> None:
     print("   where the first visible text goes (p50 / p95, seconds):")
-    print("     from the relay channel, per request:")
+    print("     from the relay channel, per request (all turns | the opening turn | the turns after it):")
+    for name in _RELAY_LEGS:
+        cells = []
+        for values in (
+            figures.relay_legs.get(name, []),
+            *(figures.relay_legs.get(f"{name} {part}", []) for part in (_OPENING, _LATER)),
+        ):
+            p50, p95 = legs.percentiles(values)
+            cells.append(f"{_s(p50):>6} / {_s(p95):>6}")
+        print(f"       {name:<46} {' | '.join(cells)}")
     for name, values in figures.relay_legs.items():
-        p50, p95 = legs.percentiles(values)
-        print(f"       {name:<48} {_s(p50):>7} / {_s(p95):>7}  n={len(values)}")
+        if name.startswith("gap between"):
+            p50, p95 = legs.percentiles(values)
+            print(f"       {name:<46} {_s(p50):>6} / {_s(p95):>6}  n={len(values)}")
     print("     inside the server-bot (its histograms, interpolated in buckets):")
     for (metric, label), buckets in sorted(figures.server_legs.items()):
         if metric != "meatlizard_first_text_leg_seconds" or not legs.total(buckets):
