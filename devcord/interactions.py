@@ -1,6 +1,7 @@
 """Interactions ("Interactions > Receiving and Responding"): INTERACTION_CREATE for slash commands and
 components invoked by a driver user, the callback endpoint, and the interaction webhooks (follow-ups,
-@original). The commands themselves are registered through devcord/commands.py."""
+@original). The commands themselves are registered through devcord/commands.py; the JSON shapes are built
+in devcord/interaction_payloads.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from devcord import forms as F
+from devcord import interaction_payloads as IP
 from devcord import permissions as P
 from devcord.commands import ApplicationCommands
 from devcord.errors import (
@@ -31,6 +33,16 @@ from devcord.http import (
     read_message_body,
     snowflake_param,
 )
+from devcord.interaction_payloads import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    DEFERRED_UPDATE,
+    MESSAGE_COMPONENT,
+    MODAL,
+    UPDATE_MESSAGE,
+)
 from devcord.model import (
     DM,
     EPHEMERAL,
@@ -45,10 +57,6 @@ from devcord.model import (
 from devcord.options import OptionParser
 from devcord.validation import check_message
 from devcord.world import World
-
-APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
-PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
-AUTOCOMPLETE_RESULT, MODAL = 8, 9
 
 INITIAL_RESPONSE_S = 3.0
 TOKEN_LIFETIME_S = 15 * 60.0
@@ -123,7 +131,7 @@ class Interactions:
         """Press the component `custom_id` on `message` (values for a select menu)."""
         channel = self.world.channel(message.channel_id)
         perms = self._user_permissions(user_id, channel)
-        component = _find_component(message.components, custom_id)
+        component = IP.find_component(message.components, custom_id)
         if component is None:
             raise form_error("data.custom_id", "COMPONENT_NOT_FOUND", "Unknown component")
         app = self.world.app_of_user(message.author_id)
@@ -175,58 +183,24 @@ class Interactions:
         world = self.world
         interaction_id = world.ids.next()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
-        user = world.users[user_id]
-        payload: Json = {
-            "id": str(interaction_id),
-            "application_id": str(app.id),
-            "type": kind,
-            "data": data,
-            "channel_id": str(channel.id),
-            "channel": world.channel_payload(channel),
-            "token": token,
-            "version": 1,
-            "app_permissions": str(world.permissions(channel, app.bot_user_id)),
-            "locale": "en-US",
-            "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
-        }
-        if channel.guild_id is not None:
-            guild = world.guilds[channel.guild_id]
-            member = world.member_payload(guild, guild.members[user_id])
-            member.pop("guild_id", None)
-            member["permissions"] = str(perms)
-            payload.update(
-                guild_id=str(guild.id),
-                guild={"id": str(guild.id), "locale": "en-US", "features": []},
-                guild_locale="en-US",
-                member=member,
-                context=0,
-                authorizing_integration_owners={"0": str(guild.id)},
-            )
-        else:
-            payload.update(user=user.payload(), context=1, authorizing_integration_owners={"0": str(user_id)})
-        if source is not None:
-            payload["message"] = world.message_payload(source)
+        payload = IP.create_payload(
+            world,
+            app,
+            kind,
+            user_id,
+            channel,
+            interaction_id=interaction_id,
+            token=token,
+            data=data,
+            perms=perms,
+            source=source,
+        )
         interaction = Interaction(interaction_id, token, app, kind, user_id, channel, payload, source=source)
         self.by_id[interaction_id] = interaction
         world.emit("INTERACTION_CREATE", payload, guild_id=channel.guild_id, viewers={app.bot_user_id})
         return interaction
 
     # -- responding (bot side) -----------------------------------------------------------------------
-
-    def _metadata(self, interaction: Interaction) -> Json:
-        meta: Json = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": self.world.users[interaction.user_id].payload(),
-            "authorizing_integration_owners": interaction.payload.get("authorizing_integration_owners", {}),
-        }
-        if interaction.type == APPLICATION_COMMAND:
-            meta["name"] = interaction.payload["data"]["name"]
-            meta["command_type"] = 1
-        elif interaction.source is not None:
-            meta["interacted_message_id"] = str(interaction.source.id)
-        return meta
 
     def _respond_message(
         self, interaction: Interaction, body: Json, files: list[Attachment], flags: int
@@ -242,7 +216,7 @@ class Interactions:
             type=20 if interaction.type == APPLICATION_COMMAND else 0,
             webhook_id=app.id,
             application_id=app.id,
-            interaction_metadata=self._metadata(interaction),
+            interaction_metadata=IP.metadata(self.world, interaction),
         )
 
     async def callback(self, request: web.Request) -> web.Response:
@@ -260,7 +234,7 @@ class Interactions:
         self._announce(interaction)
         if request.query.get("with_response", "").lower() not in ("1", "true"):
             return no_content()
-        return json_response(self._callback_response(interaction, kind, resource))
+        return json_response(IP.callback_response(self.world, interaction, kind, resource))
 
     def _apply_callback(
         self, interaction: Interaction, kind: int, data: Json, files: list[Attachment]
@@ -293,21 +267,6 @@ class Interactions:
             if kind in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE)
             else None
         )
-
-    def _callback_response(self, interaction: Interaction, kind: int, message: Message | None) -> Json:
-        info: Json = {"id": str(interaction.id), "type": interaction.type}
-        out: Json = {"interaction": info}
-        if message is not None:
-            info.update(
-                response_message_id=str(message.id),
-                response_message_loading=bool(message.flags & LOADING),
-                response_message_ephemeral=bool(message.flags & EPHEMERAL),
-            )
-        if message is not None and kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
-            # The callback resource exists for responses that produced a message (4 and 7); a deferred
-            # response is described by `interaction.response_message_*` alone.
-            out["resource"] = {"type": kind, "message": self.world.message_payload(message)}
-        return out
 
     # -- interaction webhooks ------------------------------------------------------------------------
 
@@ -389,42 +348,7 @@ class Interactions:
 
     def view(self, interaction: Interaction) -> Json:
         """The interaction as its user experienced it, ephemeral messages included."""
-
-        def show(msg: Message | None) -> Json | None:
-            if msg is None:
-                return None
-            out = self.world.message_payload(msg)
-            out["ephemeral"] = bool(msg.flags & EPHEMERAL)
-            out["deleted"] = msg.deleted
-            out["history"] = msg.history
-            return out
-
-        return {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user_id": str(interaction.user_id),
-            "channel_id": str(interaction.channel.id),
-            "application_id": str(interaction.app.id),
-            "data": interaction.payload["data"],
-            "response_type": interaction.response_type,
-            "original": show(interaction.original),
-            "followups": [show(m) for m in interaction.followups if m is not interaction.original],
-            "modal": interaction.modal,
-            "choices": interaction.choices,
-        }
+        return IP.view(self.world, interaction)
 
 
 UNKNOWN_WEBHOOK_OR_INTERACTION = 10015
-
-
-def _find_component(rows: list[Json], custom_id: str) -> Json | None:
-    for item in rows:
-        if item.get("custom_id") == custom_id:
-            return item
-        found = _find_component(item.get("components") or [], custom_id)
-        if found is not None:
-            return found
-        accessory = item.get("accessory")
-        if isinstance(accessory, dict) and accessory.get("custom_id") == custom_id:
-            return accessory
-    return None

@@ -27,7 +27,8 @@ from shared.arrival_order import ArrivalOrder
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
 from shared.relay_lanes import Lanes
-from shared.relay_outbox import MAX_PARTS_PER_POST, ChannelSender, Outbox, Part
+from shared.relay_outbox import Outbox
+from shared.relay_sender import MAX_PARTS_PER_POST, ChannelSender, Part
 
 log = get_logger(__name__)
 

@@ -17,7 +17,7 @@ import discord
 from shared import envelope
 from shared.config import RelaySettings
 from shared.relay_link import RelayLink, channel_budget, post_parts
-from shared.relay_outbox import ChannelSender, Part
+from shared.relay_sender import ChannelSender, Part
 
 
 class HubLike(Protocol):

@@ -10,7 +10,8 @@ A prompt that was accepted is always answered or the user is told why, exactly o
 - nothing is heard of the request nor of any host for `reply_timeout_s` → an `Offline` notice;
 - a request silent for `prompt_keep_s` ends with an `Expired` notice (and is cancelled on the host).
 
-All timing comes from `clock` and one ticker task; tests drive `tick()` on a fake clock.
+All timing comes from `clock` and one ticker task; tests drive `tick()` on a fake clock. What is asked of
+the hosts (status rows, online) and the admin controls (drain, reboot) are in `host_queries.py`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from server_bot.relay.hosts import ClientStatus, Host, HostInfo, pick_host
+from server_bot.relay.host_queries import HostQueries
+from server_bot.relay.hosts import ClientStatus, Host, pick_host
 from server_bot.relay.pending import PendingReply
 from server_bot.relay_notices import Expired, Offline, Queued
 from shared import envelope, protocol
@@ -38,7 +40,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class RelayHub:
+class RelayHub(HostQueries):
     def __init__(
         self,
         *,
@@ -64,7 +66,7 @@ class RelayHub:
         self._idle.set()
         self.moves = 0  # requests moved to another host (for the benchmark and tests)
 
-    # ---- hosts -------------------------------------------------------------------------------------
+    # ---- hosts (queries and admin controls: `HostQueries`) -----------------------------------------
 
     def attach(self, link: RelayLink) -> None:
         """Add a host (one client-bot) reachable through `link`."""
@@ -93,83 +95,12 @@ class RelayHub:
         await self._ready.wait()
 
     @property
-    def link(self) -> RelayLink | None:
-        """The first host's link (its channel is the relay channel); None before set-up."""
-        host = next(iter(self._hosts.values()), None)
-        return None if host is None else host.link
-
-    @property
-    def client(self) -> ClientStatus | None:
-        """The first host's status (single-host callers); see `hosts()` for all."""
-        host = next(iter(self._hosts.values()), None)
-        return None if host is None else host.status
-
-    @property
-    def posts(self) -> int:
-        """Relay posts this server-bot has made (all hosts)."""
-        return sum(host.link.posts for host in self._hosts.values())
-
-    def channel_ids(self) -> frozenset[int]:
-        """Every relay channel (the listener feeds the hub what is posted in them)."""
-        return frozenset().union(*(host.link.channel_ids() for host in self._hosts.values()))
-
-    @property
     def in_flight(self) -> int:
         return len(self._pending)
-
-    def client_online(self) -> bool:
-        """Is any host online?"""
-        now = self._clock()
-        return any(self._online(host, now) for host in self._hosts.values())
-
-    def hosts(self) -> list[HostInfo]:
-        now = self._clock()
-        return [
-            HostInfo(
-                user_id=host.user_id,
-                model=host.status.model,
-                online=self._online(host, now),
-                draining=host.draining,
-                in_flight=len(host.owned),
-                slots=host.status.slots,
-                queue_depth=host.status.queue_depth,
-                tokens_per_s=host.status.tokens_per_s,
-                last_seen_s_ago=None if host.status.last_seen is None else now - host.status.last_seen,
-            )
-            for host in self._hosts.values()
-        ]
-
-    async def drain(self, host_id: int) -> None:
-        """Route no new work to `host_id`; return once the last request it holds has ended."""
-        host = self._host(host_id)
-        host.draining = True
-        await host.idle.wait()
-
-    def undrain(self, host_id: int) -> None:
-        self._host(host_id).draining = False
-
-    async def reboot(self, host_id: int | None = None) -> None:
-        """Ask one host (or every host) to finish its requests and restart."""
-        targets = [self._host(host_id)] if host_id is not None else list(self._hosts.values())
-        for host in targets:
-            await self.send_control(host.user_id, protocol.Reboot())
-
-    async def send_control(self, host_id: int, payload: protocol.ToClient) -> None:
-        """The one way control messages (REBOOT, ...) reach a host: on the control stream."""
-        await self._host(host_id).link.send(protocol.CONTROL_SESSION, payload)
 
     async def wait_idle(self) -> None:
         """Return once no request is in flight."""
         await self._idle.wait()
-
-    def _host(self, host_id: int) -> Host:
-        host = self._hosts.get(host_id)
-        if host is None:
-            raise KeyError(f"no relay host {host_id}")
-        return host
-
-    def _online(self, host: Host, now: float) -> bool:
-        return host.status.online(now, self._heartbeat_interval_s)
 
     # ---- requests ----------------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from shared import protocol
 from shared.pacing import Budget, spacing_delay
-from shared.relay_outbox import ChannelSender, Outbox, OutboxQueue, Part
+from shared.relay_outbox import Outbox, OutboxQueue
+from shared.relay_sender import ChannelSender, Part
 
 S1, S2 = uuid.uuid4(), uuid.uuid4()
 

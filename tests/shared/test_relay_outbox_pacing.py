@@ -10,7 +10,8 @@ import pytest
 
 from shared import protocol
 from shared.pacing import Budget, relay_post_delay
-from shared.relay_outbox import ACCEPTANCE_HOLD_S, EARLY_GAP_S, EARLY_POSTS_PER_WINDOW, Outbox, Part
+from shared.relay_outbox import ACCEPTANCE_HOLD_S, Outbox
+from shared.relay_sender import EARLY_GAP_S, EARLY_POSTS_PER_WINDOW, Part
 
 S1 = uuid.uuid4()
 LIMIT, WINDOW_S = 5, 5.0  # Discord's channel-post bucket
