@@ -22,6 +22,7 @@ from devcord.oauth2 import OAuth2
 from devcord.pins import Pins
 from devcord.ratelimit import RateLimited, RateLimiter
 from devcord.rest import DiscordApi
+from devcord.rest_channels import ChannelsApi
 from devcord.rest_members import MembersApi
 from devcord.scenario import DEMO, build
 
@@ -82,7 +83,12 @@ class Devcord:
         """Every Discord route served under /api/v10. A further resource module (e.g. OAuth2) adds its
         `routes()` to this list with one line; the conformance test probes everything listed here."""
         # Literal paths (messages/pins) before the templates that would swallow them (messages/{id}).
-        return [*Pins(self.api).routes(), *self.api.routes(), *MembersApi(self.api).routes()]
+        return [
+            *Pins(self.api).routes(),
+            *self.api.routes(),
+            *ChannelsApi(self.api).routes(),
+            *MembersApi(self.api).routes(),
+        ]
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 * 1024 * 1024)
