@@ -9,10 +9,15 @@ one side sends about one request travels on ONE channel (that side's lane for th
 server-bot's PROMPT, a re-sent PROMPT and the CANCEL on one; the client-bot's ACCEPTED, every DELTA and
 the DONE/FAILED on one. A final answer can therefore never be overtaken by an older delta, nor a prompt
 by its cancel. Each side picks its lane when it first sends about the request, independently: a channel
-where an urgent post would leave soonest (to a tenth of a second), then the one with the fewest of its
-requests in flight. An answer does not wait for the prompt's channel to have room again; nothing ties
-the two directions together (the prompt was already read). Messages about no request (heartbeats,
-reboot) use the first ("control") channel.
+that has just posted and may post again within a moment (the message rides along), else where an urgent
+post would leave soonest (to a tenth of a second), then the one with the fewest of its requests in
+flight. Riding along keeps the other channels' early posts for what arrives next: in a burst, choosing
+only by "soonest" put every channel in phase (all spent their early posts within the first fraction of a
+second, then all waited). An answer does not wait for the prompt's channel to have room again; nothing
+ties the two directions together (the prompt was already read). The client-bot's lane is chosen when it
+accepts a prompt; if only that acceptance is still waiting when the first text comes, the text takes
+whichever channel can post soonest then and the acceptance is dropped (`RelayLink.send`). Messages
+about no request (heartbeats, reboot) use the first ("control") channel.
 
 A side that only answers (`heard_only`, the client-bot) picks among the channels the peer has been
 heard in (an authenticated message arrived there) and the control channel, so a private look-alike
@@ -54,7 +59,9 @@ def ends_request(payload: protocol.Payload) -> bool:
 class Lanes:
     """The relay channels of one link (the first is the control channel) and this side's lane per request.
 
-    `wait_s`, if given, says how long an urgent post would wait in a channel now (its sender's pacing).
+    `wait_s`, if given, says how long an urgent post would wait in a channel now (its sender's pacing);
+    `gathering`, whether a channel has just posted and may post again within a moment (a new request
+    joins that post rather than open another channel).
     `heard_only`: new requests take only channels `incoming` has seen the peer in, or the control one.
     """
 
@@ -65,6 +72,7 @@ class Lanes:
         heard_only: bool = False,
         keep: int = DEFAULT_KEEP,
         wait_s: Callable[[int], float] | None = None,
+        gathering: Callable[[int], bool] | None = None,
     ) -> None:
         if not channel_ids:
             raise ValueError("a relay needs at least one channel")
@@ -76,6 +84,7 @@ class Lanes:
         self._load: Counter[int] = Counter()
         self._turn = 0  # round-robin start among equally good channels
         self._wait_s = wait_s
+        self._gathering = gathering
 
     @property
     def control(self) -> int:
@@ -135,4 +144,12 @@ class Lanes:
         order = [usable[(self._turn + i) % count] for i in range(count)]
         self._turn = (self._turn + 1) % max(1, len(self.channel_ids))
         wait_s = self._wait_s or (lambda _: 0.0)
-        return min(order, key=lambda channel_id: (round(wait_s(channel_id), 1), self._load[channel_id]))
+        gathering = self._gathering or (lambda _: False)
+        return min(
+            order,
+            key=lambda channel_id: (
+                not gathering(channel_id),
+                round(wait_s(channel_id), 1),
+                self._load[channel_id],
+            ),
+        )

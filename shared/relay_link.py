@@ -26,8 +26,8 @@ from shared import envelope, metrics, protocol
 from shared.arrival_order import ArrivalOrder
 from shared.log import get_logger
 from shared.pacing import Budget, route_budget
-from shared.relay_lanes import Lanes
-from shared.relay_outbox import Outbox
+from shared.relay_lanes import Lanes, request_of
+from shared.relay_outbox import Outbox, is_urgent
 from shared.relay_sender import MAX_PARTS_PER_POST, ChannelSender, Part
 
 log = get_logger(__name__)
@@ -123,7 +123,10 @@ class RelayLink:
             else protocol.Kind.CLIENT_BATCH
         )
         self.lanes = Lanes(
-            [channel.id for channel in channels], heard_only=heard_only, wait_s=self._urgent_wait_s
+            [channel.id for channel in channels],
+            heard_only=heard_only,
+            wait_s=self._urgent_wait_s,
+            gathering=self._gathering,
         )
         self._channels: dict[int, discord.TextChannel] = {}
         self._outboxes: dict[int, Outbox] = {}
@@ -152,6 +155,10 @@ class RelayLink:
             budget=lambda: channel_budget(channel),
             max_batch_bytes=min(256 * 1024, self._max_bytes // 2),
         )
+
+    def _gathering(self, channel_id: int) -> bool:
+        outbox = self._outboxes.get(channel_id)
+        return outbox is not None and outbox.sender.gathering()
 
     def _urgent_wait_s(self, channel_id: int) -> float:
         outbox = self._outboxes.get(channel_id)
@@ -185,6 +192,18 @@ class RelayLink:
     async def send(self, session_id: uuid.UUID, payload: protocol.Payload) -> None:
         """Queue `payload` for the next post on its request's channel (it leaves as soon as that
         channel's rate limit allows)."""
+        request_id = request_of(payload)
+        lane = None if request_id is None else self.lanes.lane_of(request_id)
+        if (
+            request_id is not None
+            and lane is not None
+            and is_urgent(payload)
+            and self._outboxes[lane].queue.withdraw_acceptances(request_id)
+        ):
+            # Only an unsent acceptance tied the request to that channel, chosen when the prompt came;
+            # its first text (or answer) says more, so the acceptance is dropped and the request takes
+            # whichever channel can post soonest now.
+            self.lanes.release(request_id)
         self._outboxes[self.lanes.outgoing(payload)].put(session_id, payload)
 
     def forget(self, request_id: str) -> None:

@@ -9,9 +9,9 @@ final answer drops the request's unsent deltas (it carries the full text), and a
 unsent older one.
 
 A message a user is waiting on is URGENT (`is_urgent`: its batch may skip the sender's even spacing, see
-`shared.relay_sender`). An acceptance ("you are 3rd in the queue") is held `ACCEPTANCE_HOLD_S` so that it
-shares a post with whatever follows, and is dropped when its request's first text or answer is queued
-before it left (the text says more).
+`shared.relay_sender`). An acceptance ("you are 3rd in the queue") is held `ACCEPTANCE_HOLD_S`: a post
+that leaves meanwhile leaves it behind, and it is dropped when its request's first text or answer is
+queued before it left (the text says more).
 
 `OutboxQueue` is the pure coalescing part (tested without time); `Outbox` is one link's queue, posted by
 its `ChannelSender` (`shared.relay_sender`: the pacing).
@@ -125,21 +125,50 @@ class OutboxQueue:
             self._heartbeat_at = len(self._entries)
         self._entries.append(_Entry(session_id, payload))
 
-    def take(self, max_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> list[protocol.BatchItem]:
-        """Remove and return the oldest pending messages whose JSON fits in about `max_bytes`."""
+    def withdraw_acceptances(self, request_id: str) -> bool:
+        """Drop every unsent acceptance of `request_id`; whether there was one."""
+        withdrawn = False
+        for index, entry in enumerate(self._entries):
+            if (
+                entry is not None
+                and isinstance(entry.payload, protocol.Accepted)
+                and entry.payload.request_id == request_id
+            ):
+                self._entries[index] = None
+                withdrawn = True
+        if withdrawn:
+            self._accepted_at.pop(request_id, None)
+            self.superseded += 1
+        return withdrawn
+
+    def take(
+        self, max_bytes: int = DEFAULT_MAX_BATCH_BYTES, *, now: float | None = None
+    ) -> list[protocol.BatchItem]:
+        """Remove and return the oldest pending messages whose JSON fits in about `max_bytes`.
+
+        At `now`, an acceptance still in its hold stays behind: it is waiting for its own request's text,
+        which replaces it, and sent early it would tie the request to this channel (`RelayLink.send`).
+        Nothing else about that request can be queued behind it, so the order of a request's messages
+        holds."""
         items: list[protocol.BatchItem] = []
+        kept: list[_Entry | None] = []
         size = 0
-        taken = 0
+        full = False
         for entry in self._entries:
-            if entry is not None:
-                item = protocol.batch_item(entry.session_id, entry.payload)
-                item_size = len(item.model_dump_json())
-                if items and size + item_size > max_bytes:
-                    break
-                items.append(item)
-                size += item_size
-            taken += 1
-        self._entries = self._entries[taken:]
+            if entry is None:
+                continue
+            if full or (now is not None and entry.held_until > now):
+                kept.append(entry)
+                continue
+            item = protocol.batch_item(entry.session_id, entry.payload)
+            item_size = len(item.model_dump_json())
+            if items and size + item_size > max_bytes:
+                full = True  # this and everything after it waits for the next post
+                kept.append(entry)
+                continue
+            items.append(item)
+            size += item_size
+        self._entries = kept
         self._reindex()
         return items
 

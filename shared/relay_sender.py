@@ -134,6 +134,14 @@ class ChannelSender:
             for outbox in self._outboxes:
                 outbox.settle()
 
+    def gathering(self) -> bool:
+        """This channel has just posted and its next urgent post may leave within the early gap: a new
+        message rides in that post rather than spend an idle channel's early posts
+        (`shared/relay_lanes.py`)."""
+        if self._last_post is None or self._clock() - self._last_post > 2 * self._early_gap_s:
+            return False
+        return self.urgent_wait_s() <= self._early_gap_s
+
     def urgent_wait_s(self) -> float:
         """How long an urgent batch queued now would wait (a post in flight counts as a short wait)."""
         return max(self._delay(True, 0.0)[0], POST_IN_FLIGHT_S if self._posting else 0.0)
@@ -166,7 +174,8 @@ class ChannelSender:
             await asyncio.gather(sleeping, interrupted, return_exceptions=True)
 
     async def _send(self, outboxes: list[Outbox]) -> None:
-        taken = [(outbox, outbox.queue.take(outbox.max_batch_bytes)) for outbox in outboxes]
+        now = self._clock()
+        taken = [(outbox, outbox.queue.take(outbox.max_batch_bytes, now=now)) for outbox in outboxes]
         taken = [(outbox, items) for outbox, items in taken if items]
         if not taken:
             return

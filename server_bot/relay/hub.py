@@ -223,7 +223,9 @@ class RelayHub(HostQueries):
     ) -> None:
         match payload:
             case protocol.Accepted(queue_position=position, eta_s=eta):
-                if position > 0:
+                # Once text is shown, a place in the queue is old news (an acceptance posted in another
+                # relay channel than the text may arrive after it).
+                if position > 0 and not pending.text:
                     pending.queue_position = position
                     pending.events.put_nowait(Queued(position=position, eta_s=eta))
             case protocol.Delta():

@@ -178,6 +178,18 @@ async def test_a_queued_prompt_on_a_live_host_is_not_sent_again_and_the_user_see
     await hub.close()
 
 
+async def test_a_queue_place_arriving_after_the_text_is_not_shown(clock: FakeClock) -> None:
+    # With several relay channels an acceptance posted earlier in another channel may arrive late.
+    hub, _ = make_hub(clock, 1)
+    await hub.handle(message(1, beat()))
+    pending = await submit(hub)
+    rid = pending.request_id
+    await hub.handle(message(1, protocol.Delta(request_id=rid, offset=0, text="Hi")))
+    await hub.handle(message(1, protocol.Accepted(request_id=rid, queue_position=3, eta_s=12)))
+    assert not any(isinstance(event, Queued) for event in drain_events(pending))
+    await hub.close()
+
+
 async def test_a_prompt_the_live_host_does_not_hold_is_sent_again_after_silence(clock: FakeClock) -> None:
     hub, links = make_hub(clock, 1)
     await hub.handle(message(1, beat()))

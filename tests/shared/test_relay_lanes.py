@@ -169,3 +169,17 @@ def test_a_new_request_goes_where_an_urgent_post_leaves_soonest_then_where_fewes
     assert lanes.outgoing(prompt("r5")) == C
     waits.update({A: 0.0, C: 0.04})  # within a tenth of a second counts as at once: the idle A wins
     assert lanes.outgoing(prompt("r6")) == A
+
+
+def test_a_new_request_rides_with_a_channel_that_just_posted_rather_than_open_an_idle_one() -> None:
+    # In a burst, choosing only by "soonest" spent every channel's early posts at once; riding along
+    # keeps the idle channels for what arrives next.
+    just_posted = {B}
+    lanes = Lanes(
+        [A, B, C],
+        wait_s=lambda channel_id: 0.15 if channel_id == B else 0.0,
+        gathering=lambda channel_id: channel_id in just_posted,
+    )
+    assert [lanes.outgoing(prompt(f"r{i}")) for i in range(3)] == [B, B, B]
+    just_posted.clear()
+    assert lanes.outgoing(prompt("r3")) in (A, C)

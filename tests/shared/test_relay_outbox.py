@@ -75,6 +75,25 @@ def test_take_stops_at_the_size_limit_and_keeps_the_rest_in_order() -> None:
     ]
 
 
+def test_a_held_acceptance_stays_behind_when_a_post_leaves_before_its_hold_ends() -> None:
+    queue = OutboxQueue()
+    queue.put(S1, protocol.Accepted(request_id="a", queue_position=0), now=10.0)
+    other = protocol.Done(request_id="b", text="done", finish_reason="stop")
+    queue.put(S2, other, now=10.0)
+    assert payloads(queue.take(now=10.1)) == [other]  # its own text is due: it waits for that
+    assert payloads(queue.take(now=10.5)) == [protocol.Accepted(request_id="a", queue_position=0)]
+
+
+def test_withdrawing_drops_every_unsent_acceptance_of_the_request_and_nothing_else() -> None:
+    queue = OutboxQueue()
+    queue.put(S1, protocol.Accepted(request_id="a", queue_position=3))
+    queue.put(S2, delta("b", 0, "x"))
+    queue.put(S1, protocol.Accepted(request_id="a", queue_position=2))
+    assert queue.withdraw_acceptances("a")
+    assert not queue.withdraw_acceptances("a")
+    assert payloads(queue.take()) == [delta("b", 0, "x")]
+
+
 def test_spacing_spreads_the_remaining_requests_over_the_window() -> None:
     assert spacing_delay(None, 5.0, 5.0) == 0.0
     assert spacing_delay(Budget(remaining=4, reset_in_s=4.0), None, 0.0) == 0.0

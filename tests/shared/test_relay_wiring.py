@@ -10,10 +10,11 @@ from typing import cast
 
 import discord
 import pytest
+from discord.http import Route
 
 from shared import envelope, protocol
 from shared.config import ConfigError, RelaySettings, load_all
-from shared.relay_wiring import host_key_hex, host_keyring, per_host_keys, server_links
+from shared.relay_wiring import client_link, host_key_hex, host_keyring, per_host_keys, server_links
 
 MASTER = envelope.generate_key_hex()
 SESSION = uuid.uuid4()
@@ -105,3 +106,50 @@ async def test_every_server_relay_post_waits_for_the_bots_request_budget_first()
     await link.close(flush_within_s=0)
     await link.close_sender()
     assert events == ["budget", "post"]
+
+
+async def test_a_first_text_leaves_on_a_free_channel_when_only_its_acceptance_waits_on_a_busy_one() -> None:
+    # The acceptance tied the request to the channel chosen when the prompt came; that channel's bucket
+    # is now spent, so the text takes the free one and the acceptance, which it supersedes, is dropped.
+    posted: list[tuple[int, str]] = []
+    sent = asyncio.Event()
+    buckets: dict[int, SimpleNamespace] = {}
+
+    def channel(cid: int) -> discord.TextChannel:
+        async def send(content: str | None = None, **_: object) -> None:
+            assert content is not None
+            posted.append((cid, content))
+            sent.set()
+
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=cid)
+        http = SimpleNamespace(_bucket_hashes={route.key: "h"}, _buckets={})
+        buckets[cid] = http
+        return cast(
+            discord.TextChannel, SimpleNamespace(id=cid, send=send, _state=SimpleNamespace(http=http))
+        )
+
+    channels = [channel(1001), channel(1002)]
+    relay = settings()
+    host = client_link(channels, relay, server_bot_id=11, own_id=22)
+    for c in channels:
+        host.lanes.incoming(protocol.Cancel(request_id="seen"), c.id)  # the server-bot was heard in both
+    await host.send(SESSION, protocol.Accepted(request_id="r1", queue_position=0))
+    busy = host.lanes.lane_of("r1")
+    assert busy is not None
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=busy)
+    spent = SimpleNamespace(remaining=0, expires=asyncio.get_running_loop().time() + 3, limit=5, outgoing=0)
+    buckets[busy]._buckets[f"h:{route.major_parameters}"] = spent
+    text = protocol.Delta(request_id="r1", offset=0, text="Hi")
+    await host.send(SESSION, text)
+    free = host.lanes.lane_of("r1")
+    assert free is not None and free != busy
+    await asyncio.wait_for(sent.wait(), 5)
+    await host.close(flush_within_s=0)
+    await host.close_sender()
+    server = server_links(channels, relay, [22])[0]
+    [(cid, content)] = posted
+    message = SimpleNamespace(
+        author=SimpleNamespace(id=22), channel=SimpleNamespace(id=cid), attachments=[], content=content
+    )
+    assert cid == free
+    assert [item.payload for item in await server.receive(cast(discord.Message, message))] == [text]
