@@ -17,7 +17,9 @@ second, then all waited). An answer does not wait for the prompt's channel to ha
 ties the two directions together (the prompt was already read). The client-bot's lane is chosen when it
 accepts a prompt; if only that acceptance is still waiting when the first text comes, the text takes
 whichever channel can post soonest then and the acceptance is dropped (`RelayLink.send`). Messages
-about no request (heartbeats, reboot) use the first ("control") channel.
+about no request (heartbeats, reboot) use the first ("control") channel, and requests use it last (among
+channels that can post equally soon): a host's heartbeats must not wait behind its answers, or the
+server-bot would take it for gone.
 
 A side that only answers (`heard_only`, the client-bot) picks among the channels the peer has been
 heard in (an authenticated message arrived there) and the control channel, so a private look-alike
@@ -145,11 +147,15 @@ class Lanes:
         self._turn = (self._turn + 1) % max(1, len(self.channel_ids))
         wait_s = self._wait_s or (lambda _: 0.0)
         gathering = self._gathering or (lambda _: False)
-        return min(
-            order,
-            key=lambda channel_id: (
-                not gathering(channel_id),
+        spare_control = count > 1  # heartbeats need its bucket: requests go there last
+
+        def rank(channel_id: int) -> tuple[bool, float, bool, int]:
+            control = spare_control and channel_id == self.control
+            return (
+                control or not gathering(channel_id),
                 round(wait_s(channel_id), 1),
+                control,
                 self._load[channel_id],
-            ),
-        )
+            )
+
+        return min(order, key=rank)

@@ -34,22 +34,18 @@ def beat() -> protocol.Heartbeat:
     return protocol.Heartbeat(model="m", queue_depth=0, tokens_per_s=1, uptime_s=1)
 
 
-def test_new_requests_spread_evenly_over_the_channels() -> None:
-    lanes = Lanes(
-        [A, B, C],
-    )
-    chosen = [lanes.outgoing(prompt(f"r{i}")) for i in range(9)]
-    assert Counter(chosen) == {A: 3, B: 3, C: 3}
+def test_new_requests_spread_evenly_over_the_channels_other_than_control() -> None:
+    lanes = Lanes([A, B, C])
+    chosen = [lanes.outgoing(prompt(f"r{i}")) for i in range(8)]
+    assert Counter(chosen) == {B: 4, C: 4}
 
 
 def test_a_new_request_goes_to_the_channel_with_the_fewest_requests_in_flight() -> None:
-    lanes = Lanes(
-        [A, B],
-    )
+    lanes = Lanes([A, B, C])
     first, second = (lanes.outgoing(prompt(rid)) for rid in ("r1", "r2"))
-    assert {first, second} == {A, B}
+    assert {first, second} == {B, C}
     lanes.incoming(done("r1"), first)  # r1 answered: its channel is the idle one now
-    assert [lanes.outgoing(prompt(rid)) for rid in ("r3", "r4")] == [first, second]
+    assert lanes.outgoing(prompt("r3")) == first
 
 
 def test_each_side_sends_everything_about_a_request_on_one_channel() -> None:
@@ -92,7 +88,7 @@ def test_an_answer_never_goes_to_a_channel_the_peer_was_not_heard_in() -> None:
     client = Lanes([A, B, C], heard_only=True, wait_s=lambda channel_id: 0.0 if channel_id == C else 1.0)
     assert client.outgoing(delta("r0")) == A
     client.incoming(prompt("r1"), B)
-    assert {client.outgoing(delta(f"r{i}")) for i in range(1, 6)} == {A, B}
+    assert {client.outgoing(delta(f"r{i}")) for i in range(1, 6)} == {B}  # control (heartbeats) last
 
 
 def test_control_messages_use_the_first_channel() -> None:
@@ -167,8 +163,15 @@ def test_a_new_request_goes_where_an_urgent_post_leaves_soonest_then_where_fewes
     assert set(chosen[2:]) == {B, C}
     waits[B] = 0.5
     assert lanes.outgoing(prompt("r5")) == C
-    waits.update({A: 0.0, C: 0.04})  # within a tenth of a second counts as at once: the idle A wins
-    assert lanes.outgoing(prompt("r6")) == A
+    waits.update({B: 0.0, C: 0.04})  # within a tenth of a second counts as at once: the idle B wins
+    assert lanes.outgoing(prompt("r6")) == B
+
+
+def test_requests_use_the_control_channel_last_so_heartbeats_are_not_held_up() -> None:
+    just_posted = {A}  # a heartbeat just left in the control channel
+    lanes = Lanes([A, B, C], gathering=lambda channel_id: channel_id in just_posted)
+    assert {lanes.outgoing(prompt(f"r{i}")) for i in range(6)} == {B, C}
+    assert Lanes([A]).outgoing(prompt("r1")) == A  # unless it is the only one
 
 
 def test_a_new_request_rides_with_a_channel_that_just_posted_rather_than_open_an_idle_one() -> None:
