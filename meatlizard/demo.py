@@ -102,7 +102,7 @@ async def _once(prompt: str, engine: Engine, host: str, port: int, workdir: Path
         posted = await driver.post(channel, DEMO_USER, prompt)
         reply = await bot_reply(driver, channel, after=int(posted["id"]), timeout_s=120)
         ended = await command_reply(driver, DEMO_USER, channel, "chat end")
-        relayed = await driver.messages(stack.relay_channel_id)
+        relayed = [m for relay in stack.relay_channel_ids for m in await driver.messages(relay)]
         _report(prompt, reply["content"], ended, relayed=relayed, workdir=workdir)
     return 0
 
@@ -112,7 +112,7 @@ def _report(prompt: str, reply: str, ended: str, *, relayed: list[dict[str, obje
         f"prompt: {prompt}",
         f"reply:  {reply}",
         "",
-        f"What Discord stored in the relay channel ({len(relayed)} messages; ciphertext only):",
+        f"What Discord stored in the relay channels ({len(relayed)} messages; ciphertext only):",
     ]
     for message in relayed:
         author = message["author"]["username"]  # type: ignore[index]

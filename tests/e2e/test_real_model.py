@@ -47,7 +47,7 @@ async def test_real_model_reply_arrives_through_the_relay_unchanged(
         channel = await start_chat(driver, "alice")
         prompt = await driver.post(channel, "alice", PROMPT)
         reply = await bot_reply(driver, channel, after=int(prompt["id"]), timeout_s=60)
-        relayed = await driver.messages(stack.relay_channel_id)
+        relayed = [m for relay in stack.relay_channel_ids for m in await driver.messages(relay)]
     expected = await _direct_reply()
     assert expected.strip()
     assert reply["content"].removesuffix(LENGTH_NOTE) == expected.strip()
