@@ -198,7 +198,7 @@ class RelayLink:
             request_id is not None
             and lane is not None
             and is_urgent(payload)
-            and self._outboxes[lane].queue.withdraw_acceptances(request_id)
+            and self._outboxes[lane].queue.withdraw_acceptance(request_id)
         ):
             # Only an unsent acceptance tied the request to that channel, chosen when the prompt came;
             # its first text (or answer) says more, so the acceptance is dropped and the request takes

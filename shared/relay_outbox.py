@@ -94,11 +94,10 @@ class OutboxQueue:
 
     def put(self, session_id: uuid.UUID, payload: protocol.Payload, *, now: float = 0.0) -> None:
         request_id = _request_id(payload)
-        if isinstance(payload, protocol.Delta | protocol.Done | protocol.Failed) and request_id is not None:
-            accepted = self._accepted_at.pop(request_id, None)
-            if accepted is not None:  # the text or the answer says more than "accepted"
-                self._entries[accepted] = None
-                self.superseded += 1
+        if isinstance(payload, protocol.Delta | protocol.Done | protocol.Failed | protocol.Accepted):
+            assert request_id is not None
+            # The text, the answer or a newer place in the queue says more than an unsent acceptance.
+            self.withdraw_acceptance(request_id)
         if isinstance(payload, protocol.Accepted):
             self._accepted_at[payload.request_id] = len(self._entries)
             self._entries.append(_Entry(session_id, payload, held_until=now + ACCEPTANCE_HOLD_S))
@@ -125,21 +124,15 @@ class OutboxQueue:
             self._heartbeat_at = len(self._entries)
         self._entries.append(_Entry(session_id, payload))
 
-    def withdraw_acceptances(self, request_id: str) -> bool:
-        """Drop every unsent acceptance of `request_id`; whether there was one."""
-        withdrawn = False
-        for index, entry in enumerate(self._entries):
-            if (
-                entry is not None
-                and isinstance(entry.payload, protocol.Accepted)
-                and entry.payload.request_id == request_id
-            ):
-                self._entries[index] = None
-                withdrawn = True
-        if withdrawn:
-            self._accepted_at.pop(request_id, None)
-            self.superseded += 1
-        return withdrawn
+    def withdraw_acceptance(self, request_id: str) -> bool:
+        """Drop the unsent acceptance of `request_id` (there is at most one: a newer one replaces it);
+        whether there was one."""
+        index = self._accepted_at.pop(request_id, None)
+        if index is None:
+            return False
+        self._entries[index] = None
+        self.superseded += 1
+        return True
 
     def take(
         self, max_bytes: int = DEFAULT_MAX_BATCH_BYTES, *, now: float | None = None

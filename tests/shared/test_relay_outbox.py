@@ -84,13 +84,13 @@ def test_a_held_acceptance_stays_behind_when_a_post_leaves_before_its_hold_ends(
     assert payloads(queue.take(now=10.5)) == [protocol.Accepted(request_id="a", queue_position=0)]
 
 
-def test_withdrawing_drops_every_unsent_acceptance_of_the_request_and_nothing_else() -> None:
+def test_withdrawing_drops_the_unsent_acceptance_of_the_request_and_nothing_else() -> None:
     queue = OutboxQueue()
     queue.put(S1, protocol.Accepted(request_id="a", queue_position=3))
     queue.put(S2, delta("b", 0, "x"))
     queue.put(S1, protocol.Accepted(request_id="a", queue_position=2))
-    assert queue.withdraw_acceptances("a")
-    assert not queue.withdraw_acceptances("a")
+    assert queue.withdraw_acceptance("a")
+    assert not queue.withdraw_acceptance("a")
     assert payloads(queue.take()) == [delta("b", 0, "x")]
 
 
